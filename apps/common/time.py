@@ -1,0 +1,28 @@
+"""Time helpers. Every datetime in the project is tz-aware; these make that hard to forget."""
+
+from datetime import UTC, datetime
+
+from django.utils import timezone
+
+
+def now() -> datetime:
+    return timezone.now()
+
+
+def ensure_aware(value: datetime, *, field: str = "time") -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{field}: naive time, offset required")
+    return value
+
+
+def to_utc(value: datetime) -> datetime:
+    return ensure_aware(value).astimezone(UTC)
+
+
+def parse_iso(value: str, *, field: str = "time") -> datetime:
+    """Parse an ISO-8601 time with an offset (a trailing Z is accepted)."""
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise ValueError(f"{field}: not an ISO-8601 time: {value!r}") from exc
+    return ensure_aware(parsed, field=field)

@@ -1,0 +1,11 @@
+from django.db import models
+
+
+class MessageStatus(models.TextChoices):
+    RECEIVED = "received", "Received"
+    PROCESSING = "processing", "Processing"
+    PROCESSED = "processed", "Processed"
+    REJECTED = "rejected", "Rejected (nothing usable)"
+    # Extension of the contract's four statuses (docs/api.md): a message whose processing kept
+    # failing for a reason that is ours, not the partner's. Kept, visible, replayable.
+    FAILED = "failed", "Failed (dead letter)"

@@ -1,0 +1,23 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from apps.common.health import healthz
+
+api_v1 = [
+    path("", include("apps.ingestion.api.urls")),
+]
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include("apps.accounts.urls")),
+    path("", include("apps.ingestion.urls")),
+]
+
+handler404 = "apps.common.views.not_found"
+handler403 = "apps.common.views.forbidden"
+handler500 = "apps.common.views.server_error"
