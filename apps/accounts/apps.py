@@ -17,3 +17,4 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(_sync_roles, sender=self)
+        from . import schema  # noqa: F401 - registers the OpenAPI auth extension

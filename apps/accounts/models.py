@@ -12,6 +12,9 @@ class Capability(models.Model):
         default_permissions = ()
         permissions = list(CAPABILITIES.items())
 
+    def __str__(self) -> str:
+        return "capabilities"
+
 
 class ApiToken(models.Model):
     """A user's API token (`Authorization: Token <key>`). Only the SHA-256 is stored."""
@@ -35,7 +38,9 @@ class AuditLog(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    actor_label = models.CharField(max_length=150, blank=True, default="", help_text="'system' or the username")
+    actor_label = models.CharField(
+        max_length=150, blank=True, default="", help_text="'system' or the username"
+    )
     action = models.CharField(max_length=64, db_index=True)
     target = models.CharField(max_length=200, db_index=True)
     detail = models.JSONField(default=dict, blank=True)

@@ -2,7 +2,7 @@ import hashlib
 import secrets
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission
+from django.contrib.auth.models import Group, Permission, User
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 
@@ -14,15 +14,17 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def audit_record(*, actor: object, action: str, target: str, detail: dict[str, Any] | None = None) -> AuditLog:
-    user = actor if isinstance(actor, AbstractBaseUser) and not isinstance(actor, AnonymousUser) else None
+def audit_record(
+    *, actor: object, action: str, target: str, detail: dict[str, Any] | None = None
+) -> AuditLog:
+    user = actor if isinstance(actor, User) else None
     label = user.get_username() if user is not None else (str(actor) if actor else "system")
     return AuditLog.objects.create(
         actor=user, actor_label=label, action=action, target=target, detail=detail or {}
     )
 
 
-def api_token_create(*, user: AbstractBaseUser, name: str = "") -> str:
+def api_token_create(*, user: User, name: str = "") -> str:
     """Returns the token once; only its hash is stored."""
     key = "ctu_" + secrets.token_urlsafe(32)
     with transaction.atomic():

@@ -14,7 +14,9 @@ class CanonicalEvent(models.Model):
     id = models.BigAutoField(primary_key=True)
     feed = models.ForeignKey("feeds.Feed", on_delete=models.PROTECT, related_name="events")
     message = models.ForeignKey("ingestion.RawMessage", on_delete=models.PROTECT, related_name="events")
-    event_key = models.CharField(max_length=200, help_text="event_id, or sha256:<hash> when the source sent none")
+    event_key = models.CharField(
+        max_length=200, help_text="event_id, or sha256:<hash> when the source sent none"
+    )
     has_source_id = models.BooleanField(default=True)
     type = models.CharField(max_length=64, db_index=True)
     system = models.CharField(max_length=16, choices=System.choices)

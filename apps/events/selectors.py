@@ -1,9 +1,11 @@
+from uuid import UUID
+
 from django.db.models import QuerySet
 
 from .models import CanonicalEvent
 
 
-def events_of_message(*, message_id: object) -> QuerySet[CanonicalEvent]:
+def events_of_message(*, message_id: UUID) -> QuerySet[CanonicalEvent]:
     return CanonicalEvent.objects.filter(message_id=message_id).order_by("index_in_message")
 
 

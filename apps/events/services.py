@@ -9,6 +9,7 @@ bulk_create path: its writers are serialised anyway."""
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from uuid import UUID
 
 import orjson
 from django.db import connection
@@ -50,7 +51,7 @@ class StoreResult:
 
 
 def events_store(
-    *, feed_id: int, system: str, message_id: object, received_at: datetime, events: Sequence[ValidEvent]
+    *, feed_id: int, system: str, message_id: UUID | str, received_at: datetime, events: Sequence[ValidEvent]
 ) -> StoreResult:
     """Store the events of one message; must run inside the caller's transaction."""
     result = StoreResult()
@@ -93,7 +94,7 @@ def _owners(feed_id: int, keys: list[str]) -> dict[str, tuple[int, object]]:
 
 
 def _row(
-    feed_id: int, system: str, message_id: object, received_at: datetime, e: ValidEvent
+    feed_id: int, system: str, message_id: UUID | str, received_at: datetime, e: ValidEvent
 ) -> tuple[object, ...]:
     return (
         feed_id,
@@ -113,14 +114,15 @@ def _row(
 
 
 def _insert_postgres(
-    feed_id: int, system: str, message_id: object, received_at: datetime, events: list[ValidEvent]
+    feed_id: int, system: str, message_id: UUID | str, received_at: datetime, events: list[ValidEvent]
 ) -> dict[str, int]:
     cols = ", ".join(_EVENT_COLUMNS)
     with connection.cursor() as cursor:
         raw = cursor.cursor  # the psycopg 3 cursor: COPY is not part of DB-API
+        # Session-scoped (pooled connections keep it); emptied at every commit.
         raw.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS ct_stage_events "
-            "(LIKE events_canonicalevent INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+            f"CREATE TEMP TABLE IF NOT EXISTS ct_stage_events ON COMMIT DELETE ROWS AS "  # noqa: S608
+            f"SELECT {cols} FROM events_canonicalevent WITH NO DATA"
         )
         with raw.copy(f"COPY ct_stage_events ({cols}) FROM STDIN") as copy:
             for e in events:
@@ -130,7 +132,7 @@ def _insert_postgres(
             f"SELECT {cols} FROM ct_stage_events ORDER BY index_in_message "
             "ON CONFLICT (feed_id, event_key) DO NOTHING RETURNING event_key, id"
         )
-        inserted = {key: event_id for key, event_id in raw.fetchall()}
+        inserted = dict(raw.fetchall())
         raw.execute("TRUNCATE ct_stage_events")
         by_key = {e.event_key: e for e in events}
         with raw.copy("COPY events_eventref (event_id, kind, value) FROM STDIN") as copy:
@@ -142,7 +144,7 @@ def _insert_postgres(
 
 
 def _insert_generic(
-    feed_id: int, system: str, message_id: object, received_at: datetime, events: list[ValidEvent]
+    feed_id: int, system: str, message_id: UUID | str, received_at: datetime, events: list[ValidEvent]
 ) -> dict[str, int]:
     existing = set(_owners(feed_id, [e.event_key for e in events]))
     fresh = [e for e in events if e.event_key not in existing]

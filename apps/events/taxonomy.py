@@ -1,4 +1,4 @@
-"""The canonical event taxonomy (contracts canonical-events.md §2–§3), in code.
+"""The canonical event taxonomy (contracts canonical-events.md §2-§3), in code.
 
 This module is the single source of truth for type names, ref kinds, systems and stages;
 the JSON schema in apps/events/schema/ only constrains the shape."""

@@ -51,7 +51,7 @@ class Reason(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
 class Line(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     sku: str
     qty: Annotated[float, msgspec.Meta(ge=0)]
-    uom: str = "EA"
+    uom: str | None = None  # the schema documents "EA" as the default; kept as sent
 
 
 class Amount(msgspec.Struct, forbid_unknown_fields=True):
@@ -123,8 +123,10 @@ def _readable(err: msgspec.ValidationError) -> str:
     if msg.startswith("Object contains unknown field"):
         field = msg.split("`")[1] if "`" in msg else "?"
         if path == "refs":
-            return f"refs.{field}: unknown ref kind (known: order, shipment, warehouse_task, delivery_run, " \
-                   "tracking_number, customer_po, invoice, lpn, load, return)"
+            return (
+                f"refs.{field}: unknown ref kind (known: order, shipment, warehouse_task, delivery_run, "
+                "tracking_number, customer_po, invoice, lpn, load, return)"
+            )
         return f"{(path + '.') if path else ''}{field}: unknown field"
     if msg.startswith("Invalid RFC3339"):
         msg = "not an RFC 3339 time (want e.g. 2026-11-25T10:15:00+01:00)"

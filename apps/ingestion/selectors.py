@@ -1,4 +1,5 @@
 from datetime import datetime
+from uuid import UUID
 
 from django.db.models import QuerySet
 
@@ -23,7 +24,7 @@ def dead_letter_list() -> QuerySet[RawMessage]:
     return message_list(status=MessageStatus.FAILED)
 
 
-def message_get(*, message_id: object) -> RawMessage | None:
+def message_get(*, message_id: UUID | str) -> RawMessage | None:
     return RawMessage.objects.select_related("feed").filter(id=message_id).first()
 
 
@@ -50,12 +51,11 @@ def feed_health_list() -> list[dict[str, object]]:
     return [
         {
             "feed": f,
-            "last_received_at": f.last_received_at,  # type: ignore[attr-defined]
-            "messages_24h": f.messages_24h,  # type: ignore[attr-defined]
-            "failed_24h": f.failed_24h,  # type: ignore[attr-defined]
-            "rejected_24h": f.rejected_24h,  # type: ignore[attr-defined]
-            "silent": f.last_received_at is None  # type: ignore[attr-defined]
-            or f.last_received_at < now() - f.max_silence,  # type: ignore[attr-defined]
+            "last_received_at": f.last_received_at,
+            "messages_24h": f.messages_24h,
+            "failed_24h": f.failed_24h,
+            "rejected_24h": f.rejected_24h,
+            "silent": f.last_received_at is None or f.last_received_at < now() - f.max_silence,
         }
         for f in feeds.order_by("slug")
     ]

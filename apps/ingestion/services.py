@@ -163,14 +163,17 @@ def _release_after_failure(message: RawMessage, exc: Exception) -> None:
         error=f"{type(exc).__name__}: {exc}"[:2000],
         processed_at=now() if dead else None,
     )
-    logger.error("message processing failed (attempt %s)%s", message.attempts, ", dead letter" if dead else "")
+    logger.error(
+        "message processing failed (attempt %s)%s", message.attempts, ", dead letter" if dead else ""
+    )
 
 
 def messages_requeue_stalled(*, at: datetime | None = None) -> int:
     """Beat job: enqueue messages nobody picked up; free those held by a dead worker."""
     current = at or now()
     RawMessage.objects.filter(
-        status=MessageStatus.PROCESSING, processing_started_at__lt=current - settings.INGEST_PROCESSING_TIMEOUT
+        status=MessageStatus.PROCESSING,
+        processing_started_at__lt=current - settings.INGEST_PROCESSING_TIMEOUT,
     ).update(status=MessageStatus.RECEIVED)
     stalled = list(
         RawMessage.objects.filter(

@@ -2,8 +2,8 @@ from celery import shared_task
 from celery.app.task import Task
 
 from .choices import MessageStatus
-from .services import message_process, messages_requeue_stalled
 from .models import RawMessage
+from .services import message_process, messages_requeue_stalled
 
 
 @shared_task(bind=True, max_retries=4, acks_late=True)

@@ -1,16 +1,20 @@
 """Feed health, messages, rejections and dead letters for ops leads and admins."""
 
+import json
+
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
 from apps.feeds.selectors import feed_get
 from apps.feeds.services import feed_set_paused
 
 from .choices import MessageStatus
+from .models import RawMessage
 from .selectors import dead_letter_list, feed_health_list, message_get, message_list
 from .services import message_mark_for_replay
 
@@ -33,8 +37,13 @@ def feed_detail(request: HttpRequest, slug: str) -> HttpResponse:
         qs = qs.exclude(rejections=[])
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     context = {"feed": feed, "page": page, "statuses": MessageStatus.choices, "filters": request.GET}
-    template = "ingestion/_message_rows.html" if request.htmx else "ingestion/feed_detail.html"  # type: ignore[attr-defined]
-    return render(request, template, context)
+    htmx = request.htmx  # type: ignore[attr-defined]
+    # A history restore (back button, cache miss) needs the whole page, not the rows.
+    rows_only = bool(htmx) and not htmx.history_restore_request
+    template = "ingestion/_message_rows.html" if rows_only else "ingestion/feed_detail.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 @login_required
@@ -56,7 +65,31 @@ def message_detail(request: HttpRequest, message_id: str) -> HttpResponse:
     message = message_get(message_id=message_id)
     if message is None:
         raise Http404("no such message")
-    return render(request, "ingestion/message_detail.html", {"message": message})
+    preview, truncated, pretty = _body_preview(message)
+    context = {
+        "message": message,
+        "body_preview": preview,
+        "body_truncated": truncated,
+        "body_pretty": pretty,
+        "body_size": len(message.body),
+    }
+    return render(request, "ingestion/message_detail.html", context)
+
+
+BODY_PREVIEW_CHARS = 200 * 1024
+PRETTY_PRINT_MAX_BYTES = 1024 * 1024  # larger bodies are shown as sent (parsing them costs too much)
+
+
+def _body_preview(message: RawMessage) -> tuple[str, bool, bool]:
+    """The body for reading: JSON pretty-printed when it parses, cut at 200 KB.
+    Returns (text, truncated, pretty). The template escapes it."""
+    text, pretty = message.body_text, False
+    if len(message.body) <= PRETTY_PRINT_MAX_BYTES:
+        try:
+            text, pretty = json.dumps(json.loads(text), indent=2, ensure_ascii=False), True
+        except (ValueError, RecursionError):
+            pretty = False
+    return text[:BODY_PREVIEW_CHARS], len(text) > BODY_PREVIEW_CHARS, pretty
 
 
 @login_required

@@ -9,6 +9,7 @@ worker and beat processes, and channels-redis.
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import django_stubs_ext
 import environ
@@ -212,6 +213,8 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # --- INGESTION -----------------------------------------------------------------------------
 INGEST_MAX_BODY_BYTES = 5 * 1024 * 1024
+# Django refuses bodies over 2.5 MB by default; the contract allows 5 MB (the view enforces it).
+DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_BODY_BYTES + 1024
 INGEST_MAX_EVENTS = 1000
 INGEST_SIGNATURE_TOLERANCE_SECONDS = 300
 # A message still in "received" after this long was never picked up (broker down, worker
@@ -223,7 +226,7 @@ INGEST_MAX_ATTEMPTS = 5
 
 # --- LOGGING -------------------------------------------------------------------------------
 LOG_FORMAT = env.str("LOG_FORMAT", default="json")
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"context": {"()": "apps.common.logging.ContextFilter"}},
@@ -248,3 +251,6 @@ LOGGING = {
         "celery": {"level": "INFO"},
     },
 }
+MESSAGE_STORAGE = (
+    "django.contrib.messages.storage.session.SessionStorage"  # one-time feed tokens never sit in a cookie
+)

@@ -2,7 +2,7 @@
 the embedded default otherwise. Tasks run eagerly unless a test starts a real worker."""
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import LOGGING, env
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True
@@ -10,6 +10,6 @@ CELERY_TASK_EAGER_PROPAGATES = False
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
-LOGGING["handlers"]["console"]["formatter"] = "plain"  # noqa: F405
-LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+LOGGING["handlers"]["console"]["formatter"] = "plain"
+LOGGING["root"]["level"] = "WARNING"
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405

@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..models import RawMessage
@@ -8,17 +9,28 @@ class IngestAcceptedSerializer(serializers.Serializer):
     received = serializers.IntegerField(source="received_count")
 
 
-class RejectedEventSerializer(serializers.Serializer):
-    index = serializers.IntegerField()
-    event_id = serializers.CharField(allow_null=True)
-    errors = serializers.ListField(child=serializers.CharField())
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {
+                "index": {"type": "integer", "description": "position of the event in the body"},
+                "event_id": {"type": "string", "nullable": True},
+                "errors": {"type": "array", "items": {"type": "string"}},
+            },
+        },
+    }
+)
+class RejectionsField(serializers.JSONField):
+    """Stored as [{index, event_id, errors}] on the message; shown as is."""
 
 
 class MessageStatusSerializer(serializers.ModelSerializer):
     message_id = serializers.UUIDField(source="id")
-    feed = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    received = serializers.IntegerField(source="received_count")
-    rejected = RejectedEventSerializer(source="rejections", many=True)
+    feed = serializers.CharField(source="feed.slug", read_only=True)
+    received = serializers.IntegerField(source="received_count", help_text="events the body announced")
+    rejected = RejectionsField(source="rejections")
 
     class Meta:
         model = RawMessage

@@ -14,8 +14,8 @@ from rest_framework.views import APIView
 
 from apps.accounts.authentication import ApiTokenAuthentication
 from apps.accounts.permissions import HasCapability, has_capability
-from apps.feeds.authentication import FeedTokenAuthentication
 from apps.common.logging import log_context
+from apps.feeds.authentication import FeedTokenAuthentication
 from apps.feeds.models import Feed
 from apps.feeds.services import (
     SIGNATURE_HEADER,
@@ -65,7 +65,7 @@ class IngestApi(APIView):
             415: OpenApiResponse(description="content type not accepted by the feed's format"),
             429: OpenApiResponse(description="over the feed's rate limit; see Retry-After"),
         },
-        auth=[{"feedBearer": []}],
+        description="Authorization: Bearer <feed token>; X-CT-Signature when the feed requires it.",
     )
     def post(self, request: Request, slug: str) -> Response:
         with log_context(feed=slug):
@@ -102,7 +102,9 @@ class IngestApi(APIView):
         media = content_type.split(";")[0].strip().lower()
         accepted = FORMATS[feed.format].content_types
         if media not in accepted and not (media.endswith("+json") and "application/json" in accepted):
-            raise IngestRefused(415, f"content type {media or 'missing'!r}; this feed takes {', '.join(accepted)}")
+            raise IngestRefused(
+                415, f"content type {media or 'missing'!r}; this feed takes {', '.join(accepted)}"
+            )
         return content_type
 
 

@@ -27,7 +27,7 @@ def _items(body: bytes) -> list[Any]:
 
 
 class CanonicalJsonAdapter:
-    content_types = ("application/json",)
+    content_types: tuple[str, ...] = ("application/json",)
 
     def count(self, body: bytes) -> int:
         return len(_items(body))

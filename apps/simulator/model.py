@@ -1,0 +1,141 @@
+"""The simulated world's building blocks: the event a system sends, the entities whose lives
+are played out, and the recorder that stamps every event with its source offset and the
+moment its system sends it."""
+
+import random
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from apps.events.taxonomy import System
+
+from .catalog import Customer, Site
+
+ERP, WMS, TMS, LASTMILE = System.ERP.value, System.WMS.value, System.TMS.value, System.LASTMILE.value
+# How long after the fact each system sends an event (seconds): the feed's lag.
+_LAG_SECONDS = {ERP: (5.0, 90.0), WMS: (1.0, 30.0), TMS: (30.0, 240.0), LASTMILE: (2.0, 120.0)}
+
+
+@dataclass(frozen=True, slots=True)
+class SimEvent:
+    """One canonical event as one system sends it."""
+
+    system: str  # "erp" | "wms" | "tms" | "lastmile"
+    event: dict[str, Any]
+
+
+def stamp(at: datetime, offset_minutes: int) -> str:
+    """RFC 3339 in the source's own offset, to the second; UTC is written with a Z."""
+    local = at.astimezone(timezone(timedelta(minutes=offset_minutes))).replace(microsecond=0)
+    return local.strftime("%Y-%m-%dT%H:%M:%SZ") if offset_minutes == 0 else local.isoformat()
+
+
+def one_or_many(ids: list[str]) -> str | list[str]:
+    unique = list(dict.fromkeys(ids))
+    return unique[0] if len(unique) == 1 else unique
+
+
+@dataclass(slots=True)
+class Item:
+    """An event being built: when it occurred, when its system sends it, creation order."""
+
+    sent: datetime
+    at: datetime
+    seq: int
+    system: str
+    event: dict[str, Any]
+
+
+@dataclass(slots=True)
+class Order:
+    id: str
+    po: str
+    customer: Customer
+    service: str  # "express" | "standard" | "economy"
+    created: datetime
+    promised: datetime
+    lines: list[dict[str, Any]]
+    kind: str  # "single" | "split" | "consolidated"
+    flags: frozenset[str] = frozenset()  # hold, changed, cancel_early, cancel_late, invoice_early
+    shipments: int = 0
+    shipped_at: datetime | None = None
+    delivered: list[datetime] = field(default_factory=list)
+    failed: bool = False
+
+
+@dataclass(slots=True)
+class Parcel:
+    """What one warehouse task packed: one LPN for one order."""
+
+    order: Order
+    task: str
+    lpn: str
+    packed: datetime
+
+
+@dataclass(slots=True)
+class Shipment:
+    id: str
+    tracking: str
+    parcels: list[Parcel]
+    at_depot: datetime
+    tms_items: list[Item]
+    attempts: int = 0
+    late_checked: bool = False
+
+    @property
+    def orders(self) -> list[Order]:
+        return list({p.order.id: p.order for p in self.parcels}.values())
+
+
+class Recorder:
+    """Collects the events of one world; ids and times come from its seeded generator."""
+
+    def __init__(self, rng: random.Random, start: datetime, end: datetime, prefix: str) -> None:
+        self.r, self.start, self.end = rng, start, end
+        self.p = f"{prefix}-" if prefix else ""
+        self.tp = "".join(c for c in prefix.upper() if c.isalnum())  # for all-digit style numbers
+        self.items: list[Item] = []
+        self.counters: dict[str, int] = defaultdict(int)
+
+    def next(self, kind: str) -> int:
+        self.counters[kind] += 1
+        return self.counters[kind]
+
+    def minutes(self, lo: float, hi: float) -> timedelta:
+        return timedelta(minutes=self.r.uniform(lo, hi))
+
+    def hours(self, lo: float, hi: float) -> timedelta:
+        return timedelta(hours=self.r.uniform(lo, hi))
+
+    def emit(
+        self,
+        system: str,
+        type_: str,
+        at: datetime,
+        refs: dict[str, Any],
+        site: Site | None = None,
+        **fields: Any,
+    ) -> Item:
+        """An event at `at`, printed in the site's offset (Z without a site); the site is the
+        event's location unless `location` is given."""
+        offset = site.offset_minutes if site is not None else 0
+        event: dict[str, Any] = {"type": str(type_), "occurred_at": stamp(at, offset), "refs": dict(refs)}
+        if site is not None and "location" not in fields:
+            event["location"] = site.as_location()
+        event.update({k: v for k, v in fields.items() if v is not None})
+        lo, hi = _LAG_SECONDS[system]
+        item = Item(at + timedelta(seconds=self.r.uniform(lo, hi)), at, len(self.items), system, event)
+        self.items.append(item)
+        return item
+
+    def finish(self) -> list[SimEvent]:
+        """The snapshot: what occurred and was sent by `end`, in sending order, with event ids."""
+        kept = [i for i in self.items if i.at <= self.end and i.sent <= self.end]
+        kept.sort(key=lambda i: (i.sent, i.seq))
+        out = []
+        for item in kept:
+            event_id = f"{item.system}-{self.p}{self.next('event-' + item.system):06d}"
+            out.append(SimEvent(item.system, {"event_id": event_id, **item.event}))
+        return out
