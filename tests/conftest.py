@@ -40,9 +40,7 @@ def user_token(ops_user: Any) -> str:
 def post_events(client: Client, django_capture_on_commit_callbacks: Any) -> Callable[..., Any]:
     """POST a body to a feed's ingest endpoint with its own token (override headers as needed)."""
 
-    def post(
-        feed: Any, body: Any, *, token: str | None = None, raw: bytes | None = None, **headers: str
-    ) -> Any:
+    def post(feed: Any, body: Any, *, token: str | None = None, raw: bytes | None = None, **headers: str) -> Any:
         data = raw if raw is not None else orjson.dumps(body)
         headers.setdefault("content_type", "application/json")
         content_type = headers.pop("content_type")
@@ -51,8 +49,6 @@ def post_events(client: Client, django_capture_on_commit_callbacks: Any) -> Call
         extra.update({f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()})
         # Runs the after-commit enqueue (eager in tests) although the test holds a transaction.
         with django_capture_on_commit_callbacks(execute=True):
-            return client.generic(
-                "POST", f"/api/v1/ingest/{feed.slug}/", data, content_type=content_type, **extra
-            )
+            return client.generic("POST", f"/api/v1/ingest/{feed.slug}/", data, content_type=content_type, **extra)
 
     return post

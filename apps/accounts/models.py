@@ -38,9 +38,7 @@ class AuditLog(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    actor_label = models.CharField(
-        max_length=150, blank=True, default="", help_text="'system' or the username"
-    )
+    actor_label = models.CharField(max_length=150, blank=True, default="", help_text="'system' or the username")
     action = models.CharField(max_length=64, db_index=True)
     target = models.CharField(max_length=200, db_index=True)
     detail = models.JSONField(default=dict, blank=True)

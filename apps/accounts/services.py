@@ -14,14 +14,10 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def audit_record(
-    *, actor: object, action: str, target: str, detail: dict[str, Any] | None = None
-) -> AuditLog:
+def audit_record(*, actor: object, action: str, target: str, detail: dict[str, Any] | None = None) -> AuditLog:
     user = actor if isinstance(actor, User) else None
     label = user.get_username() if user is not None else (str(actor) if actor else "system")
-    return AuditLog.objects.create(
-        actor=user, actor_label=label, action=action, target=target, detail=detail or {}
-    )
+    return AuditLog.objects.create(actor=user, actor_label=label, action=action, target=target, detail=detail or {})
 
 
 def api_token_create(*, user: User, name: str = "") -> str:

@@ -14,9 +14,7 @@ class CanonicalEvent(models.Model):
     id = models.BigAutoField(primary_key=True)
     feed = models.ForeignKey("feeds.Feed", on_delete=models.PROTECT, related_name="events")
     message = models.ForeignKey("ingestion.RawMessage", on_delete=models.PROTECT, related_name="events")
-    event_key = models.CharField(
-        max_length=200, help_text="event_id, or sha256:<hash> when the source sent none"
-    )
+    event_key = models.CharField(max_length=200, help_text="event_id, or sha256:<hash> when the source sent none")
     has_source_id = models.BooleanField(default=True)
     type = models.CharField(max_length=64, db_index=True)
     system = models.CharField(max_length=16, choices=System.choices)
@@ -27,6 +25,9 @@ class CanonicalEvent(models.Model):
     refs = models.JSONField(help_text="refs as sent (trimmed), each kind a list of ids")
     body = models.JSONField(help_text="location, reason, lines, eta, promised_by, pod, amount, attributes…")
     index_in_message = models.IntegerField()
+    matched = models.BooleanField(
+        default=False, db_default=False, help_text="on at least one order's timeline (false: listed as unmatched)"
+    )
 
     class Meta:
         constraints = [
@@ -35,6 +36,7 @@ class CanonicalEvent(models.Model):
         indexes = [
             models.Index(fields=["occurred_at"], name="events_event_occurred_idx"),
             models.Index(fields=["feed", "received_at"], name="events_event_feed_recv_idx"),
+            models.Index(fields=["received_at"], name="events_event_unmatched_idx", condition=models.Q(matched=False)),
         ]
 
     def __str__(self) -> str:

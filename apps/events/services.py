@@ -93,9 +93,7 @@ def _owners(feed_id: int, keys: list[str]) -> dict[str, tuple[int, object]]:
     return out
 
 
-def _row(
-    feed_id: int, system: str, message_id: UUID | str, received_at: datetime, e: ValidEvent
-) -> tuple[object, ...]:
+def _row(feed_id: int, system: str, message_id: UUID | str, received_at: datetime, e: ValidEvent) -> tuple[object, ...]:
     return (
         feed_id,
         str(message_id),

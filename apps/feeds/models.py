@@ -27,15 +27,11 @@ class Feed(models.Model):
     system = models.CharField(max_length=16, choices=System.choices)
     format = models.CharField(max_length=32, choices=FeedFormat.choices, default=FeedFormat.CANONICAL_JSON)
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
-    token_prefix = models.CharField(
-        max_length=12, editable=False, help_text="first characters, to recognise a token"
-    )
+    token_prefix = models.CharField(max_length=12, editable=False, help_text="first characters, to recognise a token")
     hmac_secret = models.CharField(max_length=128, editable=False)
     require_signature = models.BooleanField(default=False)
     paused_at = models.DateTimeField(null=True, blank=True, help_text="set: the feed's posts get 403")
-    rate_limit_per_minute = models.PositiveIntegerField(
-        default=600, help_text="requests per minute; over it: 429"
-    )
+    rate_limit_per_minute = models.PositiveIntegerField(default=600, help_text="requests per minute; over it: 429")
     max_body_bytes = models.PositiveIntegerField(default=5 * 1024 * 1024, help_text="at most 5 MB (contract)")
     max_silence = models.DurationField(
         default=timedelta(hours=1), help_text="silent longer than this: a feed_silent exception"

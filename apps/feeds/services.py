@@ -70,9 +70,7 @@ def feed_set_paused(*, feed: Feed, paused: bool, actor: object = None) -> bool:
     qs = Feed.objects.filter(pk=feed.pk, paused_at__isnull=paused)
     changed = qs.update(paused_at=now() if paused else None) == 1
     if changed:
-        audit_record(
-            actor=actor, action="feed.paused" if paused else "feed.resumed", target=f"feed:{feed.slug}"
-        )
+        audit_record(actor=actor, action="feed.paused" if paused else "feed.resumed", target=f"feed:{feed.slug}")
     return changed
 
 

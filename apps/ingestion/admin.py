@@ -68,9 +68,7 @@ class RawMessageAdmin(admin.ModelAdmin[RawMessage]):
 
     @admin.display(description="web page")
     def page_link(self, obj: RawMessage) -> SafeString:
-        return format_html(
-            '<a href="{}">Open in the control tower</a>', reverse("message-detail", args=[obj.id])
-        )
+        return format_html('<a href="{}">Open in the control tower</a>', reverse("message-detail", args=[obj.id]))
 
     @admin.display(description="body (as received)")
     def body_preview(self, obj: RawMessage) -> SafeString:

@@ -41,9 +41,7 @@ def feed_health_list() -> list[dict[str, object]]:
     feeds = Feed.objects.select_related("partner").annotate(
         last_received_at=Max("messages__received_at"),
         messages_24h=Count("messages", filter=Q(messages__received_at__gte=since)),
-        failed_24h=Count(
-            "messages", filter=Q(messages__received_at__gte=since, messages__status=MessageStatus.FAILED)
-        ),
+        failed_24h=Count("messages", filter=Q(messages__received_at__gte=since, messages__status=MessageStatus.FAILED)),
         rejected_24h=Count(
             "messages", filter=Q(messages__received_at__gte=since, messages__status=MessageStatus.REJECTED)
         ),

@@ -85,7 +85,7 @@ def _claim(message_id: UUID | str, *, replay: bool) -> bool:
 # Called with the ids of events stored from a message, inside its transaction. The next
 # stages (correlation, projections, rules) register here in their own issue; a list of
 # explicit callables keeps the flow readable without signals.
-AFTER_STORE: list[Callable[[list[int]], None]] = []
+AFTER_STORE: list[Callable[[list[int]], object]] = []
 
 
 def message_process(*, message_id: UUID | str, replay: bool = False) -> str | None:
@@ -163,9 +163,7 @@ def _release_after_failure(message: RawMessage, exc: Exception) -> None:
         error=f"{type(exc).__name__}: {exc}"[:2000],
         processed_at=now() if dead else None,
     )
-    logger.error(
-        "message processing failed (attempt %s)%s", message.attempts, ", dead letter" if dead else ""
-    )
+    logger.error("message processing failed (attempt %s)%s", message.attempts, ", dead letter" if dead else "")
 
 
 def messages_requeue_stalled(*, at: datetime | None = None) -> int:

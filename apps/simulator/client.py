@@ -65,9 +65,7 @@ def wait_until_up(
 
 
 class _Poster:
-    def __init__(
-        self, client: httpx.Client, *, signed: bool, max_retries: int, stop: threading.Event
-    ) -> None:
+    def __init__(self, client: httpx.Client, *, signed: bool, max_retries: int, stop: threading.Event) -> None:
         self.client, self.signed, self.max_retries, self.stop = client, signed, max_retries, stop
 
     def post(self, creds: FeedCredentials, events: list[dict[str, object]]) -> _Outcome:

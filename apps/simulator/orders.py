@@ -103,9 +103,7 @@ def order_flow(rec: Recorder, o: Order) -> list[Parcel]:
     return [_pick_pack(rec, o, first, t), _pick_pack(rec, o, rest, t + rec.hours(8, 30))]
 
 
-def _task(
-    rec: Recorder, o: Order, lines: list[dict[str, Any]], t: datetime
-) -> tuple[dict[str, str], datetime]:
+def _task(rec: Recorder, o: Order, lines: list[dict[str, Any]], t: datetime) -> tuple[dict[str, str], datetime]:
     refs = {"order": o.id, "warehouse_task": f"WT-{rec.p}{rec.next('task'):06d}"}
     t += rec.minutes(1, 10)
     rec.emit(WMS, T.TASK_CREATED, t, refs, dc_of(o), source_status="ALLOCATED", lines=lines)

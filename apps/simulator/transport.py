@@ -185,19 +185,13 @@ def _run(rec: Recorder, chunk: list[Shipment], depot: Site, day: date, tz: timez
         elif s.attempts and r.random() < 0.3:
             code, text = r.choice(FAIL_REASONS)
             reason = {"code": code, "text": text}
-            rec.emit(
-                LASTMILE, T.DELIVERY_FAILED, t, refs, depot, location=stop, source_status="A3", reason=reason
-            )
+            rec.emit(LASTMILE, T.DELIVERY_FAILED, t, refs, depot, location=stop, source_status="A3", reason=reason)
             for o in s.orders:
                 o.failed = True
         else:
             pod = {"signed_by": r.choice(SIGNERS), "photo_ref": f"pod/{rid}/{s.tracking}.jpg"}
-            rec.emit(
-                LASTMILE, T.DELIVERY_COMPLETED, t, refs, depot, location=stop, source_status="D1", pod=pod
-            )
+            rec.emit(LASTMILE, T.DELIVERY_COMPLETED, t, refs, depot, location=stop, source_status="D1", pod=pod)
             for o in s.orders:
                 o.delivered.append(t)
-    rec.emit(
-        LASTMILE, T.RUN_COMPLETED, t + rec.minutes(20, 60), run_refs, depot, source_status="ROUTE_CLOSED"
-    )
+    rec.emit(LASTMILE, T.RUN_COMPLETED, t + rec.minutes(20, 60), run_refs, depot, source_status="ROUTE_CLOSED")
     return retry

@@ -62,7 +62,9 @@ INSTALLED_APPS = [
     "apps.feeds",
     "apps.ingestion",
     "apps.events",
+    "apps.correlation",
     "apps.simulator",
+    "apps.bench",
 ]
 
 MIDDLEWARE = [
@@ -162,9 +164,7 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- CHANNELS ------------------------------------------------------------------------------
 if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
-    }
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
@@ -251,6 +251,4 @@ LOGGING: dict[str, Any] = {
         "celery": {"level": "INFO"},
     },
 }
-MESSAGE_STORAGE = (
-    "django.contrib.messages.storage.session.SessionStorage"  # one-time feed tokens never sit in a cookie
-)
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"  # one-time feed tokens never sit in a cookie

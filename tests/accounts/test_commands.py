@@ -75,9 +75,7 @@ def test_create_api_token_prints_a_token_that_authenticates(client):
     token = out.getvalue().strip()
     stored = ApiToken.objects.get(user=user)
     assert token not in stored.key_hash
-    response = client.get(
-        "/api/v1/messages/00000000-0000-0000-0000-000000000000/", HTTP_AUTHORIZATION=f"Token {token}"
-    )
+    response = client.get("/api/v1/messages/00000000-0000-0000-0000-000000000000/", HTTP_AUTHORIZATION=f"Token {token}")
     assert response.status_code == 404  # authenticated and allowed; the message just does not exist
 
 

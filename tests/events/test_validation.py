@@ -9,9 +9,7 @@ import pytest
 from apps.events.validation import Rejection, ValidEvent, validate_items, validate_json_batch, validate_one
 from tests.factories import event
 
-SCHEMA = json.loads(
-    (Path(__file__).parents[2] / "apps/events/schema/canonical-event.schema.json").read_text()
-)
+SCHEMA = json.loads((Path(__file__).parents[2] / "apps/events/schema/canonical-event.schema.json").read_text())
 CONTRACT_SCHEMA = Path(__file__).parents[3] / "shared/contracts/canonical-event.schema.json"
 
 

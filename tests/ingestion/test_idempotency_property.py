@@ -21,11 +21,7 @@ EVENTS = [
         type="shipment.planned",
     ),
     event(4, refs={"tracking_number": "1Z1"}, type="delivery.attempted", reason={"code": "CUSTOMER_ABSENT"}),
-    {
-        k: v
-        for k, v in event(5, type="delivery.completed", refs={"tracking_number": "1Z1"}).items()
-        if k != "event_id"
-    },
+    {k: v for k, v in event(5, type="delivery.completed", refs={"tracking_number": "1Z1"}).items() if k != "event_id"},
     event(6, occurred_at="2026-11-25T10:00:00"),  # bad: naive
 ]
 _counter = itertools.count()

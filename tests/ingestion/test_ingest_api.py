@@ -31,9 +31,9 @@ def test_it_accepts_a_single_event_object(feed, post_events):
 
 
 def test_it_processes_the_message_and_reports_status(feed, post_events, client, user_token):
-    message_id = post_events(
-        feed, {"events": [event(1), event(2, occurred_at="2026-01-01T10:00:00")]}
-    ).json()["message_id"]
+    message_id = post_events(feed, {"events": [event(1), event(2, occurred_at="2026-01-01T10:00:00")]}).json()[
+        "message_id"
+    ]
     status = client.get(f"/api/v1/messages/{message_id}/", HTTP_AUTHORIZATION=f"Token {user_token}").json()
     assert status["status"] == "processed"
     assert status["feed"] == feed.slug
@@ -161,17 +161,13 @@ class TestMessageStatusAccess:
 
     def test_the_feed_can_read_its_own_message(self, feed, post_events, client):
         mid = self._message(feed, post_events)
-        response = client.get(
-            f"/api/v1/messages/{mid}/", HTTP_AUTHORIZATION=f"Bearer {feed.credentials.token}"
-        )
+        response = client.get(f"/api/v1/messages/{mid}/", HTTP_AUTHORIZATION=f"Bearer {feed.credentials.token}")
         assert response.status_code == 200
 
     def test_another_feed_cannot_see_the_message(self, feed, post_events, client):
         mid = self._message(feed, post_events)
         other = FeedFactory()
-        response = client.get(
-            f"/api/v1/messages/{mid}/", HTTP_AUTHORIZATION=f"Bearer {other.credentials.token}"
-        )
+        response = client.get(f"/api/v1/messages/{mid}/", HTTP_AUTHORIZATION=f"Bearer {other.credentials.token}")
         assert response.status_code == 404
 
     def test_anonymous_is_401(self, feed, post_events, client):

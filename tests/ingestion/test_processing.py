@@ -20,9 +20,7 @@ pytestmark = pytest.mark.django_db
 
 
 def receive(feed, events, *, process=True):
-    message = message_receive(
-        feed=feed, body=orjson.dumps({"events": events}), content_type="application/json"
-    )
+    message = message_receive(feed=feed, body=orjson.dumps({"events": events}), content_type="application/json")
     if process:
         message_process(message_id=message.id)
     message.refresh_from_db()

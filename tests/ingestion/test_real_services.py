@@ -104,10 +104,7 @@ def test_a_real_worker_processes_events_posted_over_http(live_server, worker):
     message_id = response.json()["message_id"]
     deadline = time.monotonic() + 60
     message = RawMessage.objects.get(id=message_id)
-    while (
-        message.status not in (MessageStatus.PROCESSED, MessageStatus.REJECTED)
-        and time.monotonic() < deadline
-    ):
+    while message.status not in (MessageStatus.PROCESSED, MessageStatus.REJECTED) and time.monotonic() < deadline:
         time.sleep(0.2)
         message.refresh_from_db()
     assert message.status == MessageStatus.PROCESSED, worker.stdout.read1().decode() if worker.poll() else ""
@@ -149,8 +146,7 @@ def test_two_workers_storing_overlapping_messages_store_each_event_once():
     feed = FeedFactory()
     batches = [[event(i) for i in range(0, 300)], [event(i) for i in range(150, 450)]]
     messages = [
-        message_receive(feed=feed, body=orjson.dumps({"events": b}), content_type="application/json")
-        for b in batches
+        message_receive(feed=feed, body=orjson.dumps({"events": b}), content_type="application/json") for b in batches
     ]
     barrier = threading.Barrier(2)
     errors: list[BaseException] = []

@@ -41,9 +41,7 @@ class Recorder:
             raise answer
         if answer == 202:
             body = orjson.loads(request.content)
-            return httpx.Response(
-                202, json={"message_id": str(uuid.uuid4()), "received": len(body["events"])}
-            )
+            return httpx.Response(202, json={"message_id": str(uuid.uuid4()), "received": len(body["events"])})
         headers = {"Retry-After": "0"} if answer == 429 else {}
         return httpx.Response(answer, json={"detail": "no"}, headers=headers)
 
@@ -53,9 +51,7 @@ class Recorder:
 
 def test_it_posts_every_event_once_to_its_systems_feed(stream):
     fake, seen = Recorder(), []
-    report = post_batches(
-        BASE, CREDS, stream, batch_size=50, transport=fake.transport(), progress=seen.append
-    )
+    report = post_batches(BASE, CREDS, stream, batch_size=50, transport=fake.transport(), progress=seen.append)
     sent = []
     for request in fake.requests:
         system = request.url.path.split("/")[-2].removeprefix("sim-")

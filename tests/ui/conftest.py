@@ -49,9 +49,7 @@ def receive(django_capture_on_commit_callbacks: Any) -> Callable[..., RawMessage
 
     def do(feed: Any, events: list[dict[str, Any]]) -> RawMessage:
         with django_capture_on_commit_callbacks(execute=True):
-            message = message_receive(
-                feed=feed, body=orjson.dumps({"events": events}), content_type="application/json"
-            )
+            message = message_receive(feed=feed, body=orjson.dumps({"events": events}), content_type="application/json")
         message.refresh_from_db()
         return message
 

@@ -106,9 +106,7 @@ def test_an_admin_role_user_manages_feeds_without_being_superuser(acme: Feed) ->
     client = Client()
     client.force_login(UserFactory(role="admin", is_staff=True))
     assert client.get(reverse("admin:feeds_feed_changelist")).status_code == 200
-    client.post(
-        reverse("admin:feeds_feed_changelist"), {"action": "pause_feeds", "_selected_action": [acme.pk]}
-    )
+    client.post(reverse("admin:feeds_feed_changelist"), {"action": "pause_feeds", "_selected_action": [acme.pk]})
     assert Feed.objects.get(pk=acme.pk).is_paused
 
 
@@ -116,13 +114,8 @@ def test_raw_messages_are_read_only_and_show_their_body(root: Client, partial_me
     listing = root.get(reverse("admin:ingestion_rawmessage_changelist"))
     assert listing.status_code == 200
     assert "acme-wms" in listing.content.decode()
-    assert (
-        root.get(reverse("admin:ingestion_rawmessage_changelist"), {"status__exact": "failed"}).status_code
-        == 200
-    )
-    detail = root.get(
-        reverse("admin:ingestion_rawmessage_change", args=[partial_message.id])
-    ).content.decode()
+    assert root.get(reverse("admin:ingestion_rawmessage_changelist"), {"status__exact": "failed"}).status_code == 200
+    detail = root.get(reverse("admin:ingestion_rawmessage_change", args=[partial_message.id])).content.decode()
     assert "&quot;event_id&quot;:&quot;e-bad&quot;" in detail  # the body, escaped, as received
     assert 'name="status"' not in detail  # nothing editable
     assert root.get(reverse("admin:ingestion_rawmessage_add")).status_code == 403
@@ -143,9 +136,7 @@ def test_reprocess_action_replays_and_audits(
     assert AuditLog.objects.filter(action="message.replayed", actor_label="root").count() == 1
 
 
-def test_events_are_read_only_with_their_refs(
-    root: Client, acme: Feed, receive: Callable[..., RawMessage]
-) -> None:
+def test_events_are_read_only_with_their_refs(root: Client, acme: Feed, receive: Callable[..., RawMessage]) -> None:
     from tests.factories import event
 
     receive(acme, [event(1, refs={"order": "SO-77", "shipment": "SH-9"})])

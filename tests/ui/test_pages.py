@@ -61,9 +61,7 @@ def test_an_ops_lead_may_not_pause_replay_or_read_the_audit_log(
     assert not Feed.objects.get(slug="acme-wms").is_paused
 
 
-def test_navigation_shows_only_what_the_role_may_use(
-    ops_client: Client, login: Callable[..., Client]
-) -> None:
+def test_navigation_shows_only_what_the_role_may_use(ops_client: Client, login: Callable[..., Client]) -> None:
     ops_home = ops_client.get(reverse("home")).content.decode()
     assert reverse("feed-list") in ops_home
     assert reverse("audit-log") not in ops_home
@@ -192,9 +190,7 @@ def test_an_unknown_feed_is_404(ops_client: Client) -> None:
 # --- message detail -----------------------------------------------------------------------
 
 
-def test_message_detail_shows_why_an_event_was_rejected(
-    ops_client: Client, partial_message: RawMessage
-) -> None:
+def test_message_detail_shows_why_an_event_was_rejected(ops_client: Client, partial_message: RawMessage) -> None:
     assert partial_message.status == MessageStatus.PROCESSED
     [rejection] = partial_message.rejections
     assert rejection["index"] == 1

@@ -102,9 +102,7 @@ class IngestApi(APIView):
         media = content_type.split(";")[0].strip().lower()
         accepted = FORMATS[feed.format].content_types
         if media not in accepted and not (media.endswith("+json") and "application/json" in accepted):
-            raise IngestRefused(
-                415, f"content type {media or 'missing'!r}; this feed takes {', '.join(accepted)}"
-            )
+            raise IngestRefused(415, f"content type {media or 'missing'!r}; this feed takes {', '.join(accepted)}")
         return content_type
 
 

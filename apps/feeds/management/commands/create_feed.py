@@ -29,6 +29,4 @@ class Command(BaseCommand):
             format=opts["format"],
             require_signature=opts["require_signature"],
         )
-        self.stdout.write(
-            json.dumps({"slug": creds.slug, "token": creds.token, "hmac_secret": creds.hmac_secret})
-        )
+        self.stdout.write(json.dumps({"slug": creds.slug, "token": creds.token, "hmac_secret": creds.hmac_secret}))

@@ -24,9 +24,7 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         ids = list(
-            message_list(feed_slug=opts["feed"], since=since)
-            .order_by("received_at")
-            .values_list("id", flat=True)
+            message_list(feed_slug=opts["feed"], since=since).order_by("received_at").values_list("id", flat=True)
         )
         outcomes: dict[str, int] = {}
         with Progress(

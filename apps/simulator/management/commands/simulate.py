@@ -65,17 +65,11 @@ class Command(BaseCommand):
         parser.add_argument("--concurrency", type=int, default=4, help="requests in flight")
         parser.add_argument("--days", type=float, default=3.0, help="the world spans the last N days")
         parser.add_argument("--id-prefix", default=None, help="prefix of every id (default: from the clock)")
-        parser.add_argument(
-            "--feed-prefix", default="sim", help="feeds are <prefix>-erp, -wms, -tms, -lastmile"
-        )
-        parser.add_argument(
-            "--wait", type=float, default=30.0, help="seconds to wait for the server to come up"
-        )
+        parser.add_argument("--feed-prefix", default="sim", help="feeds are <prefix>-erp, -wms, -tms, -lastmile")
+        parser.add_argument("--wait", type=float, default=30.0, help="seconds to wait for the server to come up")
         parser.add_argument("--sign", action="store_true", help="sign every body (X-CT-Signature)")
         parser.add_argument("--loop", action="store_true", help="keep sending new worlds until Ctrl-C")
-        parser.add_argument(
-            "--dry-run", action="store_true", help="generate and print the stats; send nothing"
-        )
+        parser.add_argument("--dry-run", action="store_true", help="generate and print the stats; send nothing")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         if opts["orders"] < 1 or not 1 <= opts["batch_size"] <= 1000 or opts["days"] <= 0:

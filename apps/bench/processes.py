@@ -1,0 +1,191 @@
+"""The processes a benchmark measures: one ASGI server (uvicorn) and N Celery workers, started
+as subprocesses on the same database and broker as the bench itself, on a queue of their own
+so that no other worker takes their tasks. `Stack` is a context manager: whatever happens,
+leaving it terminates every process it started (and kills those that do not stop)."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+import httpx
+from django.conf import settings
+
+
+class StackError(Exception):
+    """A process did not come up; the message carries the tail of its log."""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Proc:
+    name: str
+    popen: subprocess.Popen[bytes]
+    log: Path
+
+    def tail(self, lines: int = 25) -> str:
+        try:
+            text = self.log.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def describe_exit(self) -> str:
+        return f"{self.name} exited with code {self.popen.returncode}:\n{self.tail()}"
+
+
+class Stack:
+    """`uvicorn controltower.asgi:application` and `workers` Celery workers on `queue`."""
+
+    def __init__(
+        self,
+        *,
+        queue: str,
+        workers: int = 1,
+        pool: str = "prefork",
+        web_workers: int = 1,
+        database_url: str,
+        redis_url: str,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        self.queue, self.workers, self.pool, self.web_workers = queue, workers, pool, web_workers
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "controltower.settings.base",
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "CELERY_QUEUE": queue,
+            "LOG_LEVEL": "WARNING",
+            # As in production: with DEBUG on, Django keeps every SQL statement in memory.
+            "DJANGO_DEBUG": "false",
+            **(extra_env or {}),
+        }
+        self.logdir = Path(tempfile.mkdtemp(prefix="ct-bench-"))
+        self.procs: list[Proc] = []
+        self.failed = False
+        host = socket.gethostname()
+        self.worker_names = [f"{queue}-{i}@{host}" for i in range(1, workers + 1)]
+
+    # --- lifecycle -----------------------------------------------------------------------
+    def __enter__(self) -> Self:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.failed = self.failed or exc_type is not None
+        self.stop()
+
+    def _spawn(self, name: str, args: Sequence[str]) -> Proc:
+        log = self.logdir / f"{name}.log"
+        with log.open("wb") as out:  # the child keeps its own descriptor
+            popen = subprocess.Popen(  # noqa: S603 - fixed argv, our own interpreter
+                [sys.executable, *args],
+                cwd=settings.BASE_DIR,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        proc = Proc(name, popen, log)
+        self.procs.append(proc)
+        return proc
+
+    def start(self) -> None:
+        self._spawn(
+            "web",
+            [
+                "-m", "uvicorn", "controltower.asgi:application",
+                "--host", "127.0.0.1",
+                "--port", str(self.port),
+                "--workers", str(self.web_workers),
+                "--log-level", "warning",
+                "--no-access-log",
+            ],
+        )  # fmt: skip
+        for i, node in enumerate(self.worker_names, start=1):
+            pool_args = ["--pool", self.pool] + (["--concurrency", "1"] if self.pool == "prefork" else [])
+            self._spawn(
+                f"worker-{i}",
+                [
+                    "-m", "celery", "-A", "controltower", "worker",
+                    *pool_args,
+                    "-Q", self.queue,
+                    "-n", node,
+                    "--without-gossip", "--without-mingle", "--without-heartbeat",
+                    "-l", "WARNING",
+                ],
+            )  # fmt: skip
+
+    def stop(self, timeout_s: float = 15.0) -> None:
+        """SIGTERM everything (warm shutdown), then SIGKILL what is still there."""
+        for proc in self.procs:
+            if proc.popen.poll() is None:
+                proc.popen.terminate()
+        deadline = time.monotonic() + timeout_s
+        for proc in self.procs:
+            try:
+                proc.popen.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.popen.kill()
+                proc.popen.wait(timeout=5)
+        if not self.failed:
+            shutil.rmtree(self.logdir, ignore_errors=True)
+
+    # --- readiness -----------------------------------------------------------------------
+    def check_alive(self) -> None:
+        for proc in self.procs:
+            if proc.popen.poll() is not None:
+                self.failed = True
+                raise StackError(proc.describe_exit() + f"\n(logs kept in {self.logdir})")
+
+    def wait_ready(self, timeout_s: float = 60.0) -> None:
+        """/healthz answers 200 and every worker answers a control ping."""
+        deadline = time.monotonic() + timeout_s
+        with httpx.Client(base_url=self.base_url, timeout=5.0) as client:
+            while True:
+                self.check_alive()
+                try:
+                    if client.get("/healthz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() >= deadline:
+                    self.failed = True
+                    raise StackError(f"the server never answered /healthz with 200 on {self.base_url}")
+                time.sleep(0.1)
+        from controltower.celery import app
+
+        missing = set(self.worker_names)
+        while missing:
+            self.check_alive()
+            for reply in app.control.ping(destination=sorted(missing), timeout=0.5) or []:
+                missing -= set(reply)
+            if missing and time.monotonic() >= deadline:
+                self.failed = True
+                raise StackError(f"worker(s) never answered a ping: {', '.join(sorted(missing))}")
+
+    def logs_hint(self) -> str:
+        return str(self.logdir)
