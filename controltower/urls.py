@@ -6,6 +6,7 @@ from apps.common.health import healthz
 
 api_v1 = [
     path("", include("apps.ingestion.api.urls")),
+    path("", include("apps.correlation.api.urls")),
 ]
 
 urlpatterns = [
@@ -16,6 +17,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("apps.accounts.urls")),
     path("", include("apps.ingestion.urls")),
+    path("", include("apps.correlation.urls")),
 ]
 
 handler404 = "apps.common.views.not_found"

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from django.apps import apps as django_apps
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import PROTECT, Count, ForeignKey, Max, Model, ProtectedError, Q, RestrictedError, Sum
 from django.utils import timezone
 
 from apps.events.models import CanonicalEvent, EventRef
@@ -222,11 +223,15 @@ class CopyResult:
         return self.events / self.seconds if self.seconds > 0 else 0.0
 
 
-def copy_rate(groups: Sequence[tuple[int, str, Sequence[ValidEvent]]]) -> CopyResult:
+def copy_rate(groups: Sequence[tuple[int, str, Sequence[ValidEvent]]], *, logged: bool = False) -> CopyResult:
     """The floor: COPY the rows the store would write, (feed_id, system, events) per group,
-    into TEMP tables shaped like events_canonicalevent (primary key, UNIQUE (feed_id,
-    event_key)) and events_eventref (index on (kind, value)). Repeated keys are dropped first,
-    as the store does. Nothing outside the two scratch tables is written; they are dropped."""
+    into scratch tables shaped like events_canonicalevent (primary key, UNIQUE (feed_id,
+    event_key)) and events_eventref (index on (kind, value)), and commit. Repeated keys are
+    dropped first, as the store does.
+
+    TEMP tables by default (no WAL: the upper bound); `logged` uses ordinary tables, WAL and
+    all, as the real tables are written. Either way nothing else is written and the scratch
+    tables are dropped."""
     started = time.perf_counter()
     received_at = timezone.now()
     message_id = str(uuid.uuid4())
@@ -262,25 +267,30 @@ def copy_rate(groups: Sequence[tuple[int, str, Sequence[ValidEvent]]]) -> CopyRe
                     ref_rows.append((len(ref_rows) + 1, event_id, kind, value))
     prepare = time.perf_counter() - started
     cols = ", ".join(_COPY_EVENT_COLUMNS)
-    with transaction.atomic(), connection.cursor() as cursor:
+    suffix = uuid.uuid4().hex[:10]
+    events_table, refs_table = f"bench_copy_events_{suffix}", f"bench_copy_refs_{suffix}"
+    kind = "" if logged else "TEMP"
+    with connection.cursor() as cursor:
         raw = cursor.cursor  # psycopg 3: COPY is not DB-API
-        raw.execute("DROP TABLE IF EXISTS pg_temp.bench_copy_refs, pg_temp.bench_copy_events")
-        raw.execute("CREATE TEMP TABLE bench_copy_events (LIKE events_canonicalevent) ON COMMIT DROP")
-        raw.execute("ALTER TABLE bench_copy_events ADD PRIMARY KEY (id), ADD UNIQUE (feed_id, event_key)")
-        raw.execute("CREATE TEMP TABLE bench_copy_refs (LIKE events_eventref) ON COMMIT DROP")
-        raw.execute("ALTER TABLE bench_copy_refs ADD PRIMARY KEY (id)")
-        raw.execute("CREATE INDEX ON bench_copy_refs (kind, value)")
         try:
+            with transaction.atomic():
+                # INCLUDING DEFAULTS for columns with a database default (ids are given, not drawn).
+                raw.execute(f"CREATE {kind} TABLE {events_table} (LIKE events_canonicalevent INCLUDING DEFAULTS)")
+                raw.execute(f"ALTER TABLE {events_table} ADD PRIMARY KEY (id), ADD UNIQUE (feed_id, event_key)")
+                raw.execute(f"CREATE {kind} TABLE {refs_table} (LIKE events_eventref INCLUDING DEFAULTS)")
+                raw.execute(f"ALTER TABLE {refs_table} ADD PRIMARY KEY (id)")
+                raw.execute(f"CREATE INDEX ON {refs_table} (kind, value)")
             started = time.perf_counter()
-            with raw.copy(f"COPY bench_copy_events ({cols}) FROM STDIN") as copy:
-                for row in event_rows:
-                    copy.write_row(row)
-            with raw.copy("COPY bench_copy_refs (id, event_id, kind, value) FROM STDIN") as copy:
-                for row in ref_rows:
-                    copy.write_row(row)
+            with transaction.atomic():  # the commit (WAL flush) is part of the cost
+                with raw.copy(f"COPY {events_table} ({cols}) FROM STDIN") as copy:
+                    for row in event_rows:
+                        copy.write_row(row)
+                with raw.copy(f"COPY {refs_table} (id, event_id, kind, value) FROM STDIN") as copy:
+                    for row in ref_rows:
+                        copy.write_row(row)
             seconds = time.perf_counter() - started
         finally:
-            raw.execute("DROP TABLE IF EXISTS pg_temp.bench_copy_refs, pg_temp.bench_copy_events")
+            raw.execute(f"DROP TABLE IF EXISTS {refs_table}, {events_table}")
     return CopyResult(events=len(event_rows), refs=len(ref_rows), seconds=seconds, prepare_seconds=prepare)
 
 
@@ -355,12 +365,48 @@ def outcome(message_ids: Sequence[str]) -> Outcome:
     return out
 
 
+def _protecting_fields() -> list[tuple[type[Model], str, type[Model]]]:
+    """Foreign keys of later stages (e.g. correlation's links) that PROTECT events or messages."""
+    out: list[tuple[type[Model], str, type[Model]]] = []
+    for model in django_apps.get_models():
+        if model in (CanonicalEvent, EventRef, RawMessage):
+            continue
+        for f in model._meta.get_fields():
+            target = f.related_model
+            protects = isinstance(f, ForeignKey) and f.remote_field.on_delete is PROTECT
+            if protects and target in (CanonicalEvent, RawMessage):
+                out.append((model, f.name, target))
+    return out
+
+
+def _delete_protecting_rows(ids: list[int]) -> None:
+    """Rows of other apps that would block the delete and exist only because of these events
+    (nodes bound by them, links they established): deleted through the ORM, which cascades.
+    A few passes, since such rows may protect each other; what is left makes the delete fail."""
+    pending = _protecting_fields()
+    for _ in range(len(pending) + 1):
+        left = []
+        for model, name, target in pending:
+            owned = target._default_manager.filter(feed_id__in=ids).values("pk")
+            try:
+                with transaction.atomic():
+                    model._default_manager.filter(**{f"{name}__in": owned}).delete()
+            except (ProtectedError, RestrictedError):
+                left.append((model, name, target))
+        if not left:
+            return
+        pending = left
+
+
 def bench_data_delete(feed_ids: Sequence[int]) -> int:
-    """Delete the events, refs and messages of the bench feeds (the feeds stay). Plain SQL,
-    refs first; should another table point at these rows, the ORM's cascade takes over."""
+    """Delete the events, refs and messages of the bench feeds (the feeds stay), after the rows
+    of later stages that protect them. Plain SQL, refs first; should another table still point
+    at these rows (a cascade Django emulates), the ORM's delete takes over. Returns the number of
+    messages deleted."""
     ids = list(feed_ids)
     if not ids:
         return 0
+    _delete_protecting_rows(ids)
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
@@ -374,11 +420,12 @@ def bench_data_delete(feed_ids: Sequence[int]) -> int:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # fail here, not at commit
         return deleted
     except IntegrityError:
-        with transaction.atomic():
-            EventRef.objects.filter(event__feed_id__in=ids).delete()
-            CanonicalEvent.objects.filter(feed_id__in=ids).delete()
-            deleted, _ = RawMessage.objects.filter(feed_id__in=ids).delete()
-        return deleted
+        pass
+    with transaction.atomic():  # raises ProtectedError when another app's rows protect them
+        EventRef.objects.filter(event__feed_id__in=ids).delete()
+        CanonicalEvent.objects.filter(feed_id__in=ids).delete()
+        deleted, _ = RawMessage.objects.filter(feed_id__in=ids).delete()
+    return deleted
 
 
 def database_label() -> str:

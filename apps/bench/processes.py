@@ -61,9 +61,13 @@ class Stack:
         web_workers: int = 1,
         database_url: str,
         redis_url: str,
+        store_only: bool = False,
         extra_env: dict[str, str] | None = None,
     ) -> None:
         self.queue, self.workers, self.pool, self.web_workers = queue, workers, pool, web_workers
+        # --store-only: a worker without the stages after the store (apps/bench/worker.py).
+        celery = ["-m", "celery", "-A", "controltower", "worker"]
+        self.worker_module = ["-m", "apps.bench.worker"] if store_only else celery
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.env = {
@@ -130,7 +134,7 @@ class Stack:
             self._spawn(
                 f"worker-{i}",
                 [
-                    "-m", "celery", "-A", "controltower", "worker",
+                    *self.worker_module,
                     *pool_args,
                     "-Q", self.queue,
                     "-n", node,

@@ -43,7 +43,7 @@ def _links(sources: Iterable[int], kinds: Iterable[str]) -> dict[int, list[tuple
     source_list = list(set(sources))
     for start in range(0, len(source_list), 2000):
         rows = Link.objects.filter(
-            source_id__in=source_list[start : start + 2000], target_kind__in=list(kinds)
+            source_id__any=source_list[start : start + 2000], target_kind__any=list(kinds)
         ).values_list("source_id", "target_id", "event_id")
         for source, target, event in rows:
             out[source].append((target, event))
@@ -56,14 +56,14 @@ def _alias_edges(node_ids: Iterable[int]) -> dict[int, list[tuple[int, int | Non
     out: dict[int, list[tuple[int, int | None]]] = defaultdict(list)
     for start in range(0, len(ids), 2000):
         chunk = ids[start : start + 2000]
-        for alias, entity, event in Node.objects.filter(entity_id__in=chunk).values_list(
+        for alias, entity, event in Node.objects.filter(entity_id__any=chunk).values_list(
             "id", "entity_id", "bound_by_event_id"
         ):
             out[entity].append((alias, event))
-        for alias, entity, event in Node.objects.filter(id__in=chunk, entity__isnull=False).values_list(
+        for alias, entity, event in Node.objects.filter(id__any=chunk, entity__isnull=False).values_list(
             "id", "entity_id", "bound_by_event_id"
         ):
-            out[alias].append((entity, event))  # type: ignore[arg-type]
+            out[alias].append((entity, event))
     return out
 
 
@@ -104,7 +104,9 @@ def closures(order_ids: Iterable[int]) -> dict[int, Closure]:
 
 def _order_entities(node_ids: set[int]) -> set[int]:
     """Order nodes among these, with order aliases replaced by the order they name."""
-    rows = Node.objects.filter(id__in=node_ids, kind__in=list(ORDER_CLASS)).values_list("id", "kind", "entity_id")
+    rows = Node.objects.filter(id__any=list(node_ids), kind__any=list(ORDER_CLASS)).values_list(
+        "id", "kind", "entity_id"
+    )
     return {nid if kind == "order" else entity for nid, kind, entity in rows if kind == "order" or entity}
 
 
@@ -112,7 +114,7 @@ def orders_reaching(node_ids: Iterable[int]) -> set[int]:
     nodes = set(node_ids)
     if not nodes:
         return set()
-    kinds = dict(Node.objects.filter(id__in=nodes).values_list("id", "kind"))
+    kinds = dict(Node.objects.filter(id__any=list(nodes)).values_list("id", "kind"))
     runs = {n for n, k in kinds.items() if k in RUN_CLASS}
     shipments = {n for n, k in kinds.items() if k in SHIPMENT_CLASS}
     tasks = {n for n, k in kinds.items() if k in TASK_CLASS}

@@ -1,18 +1,25 @@
-"""An order's projection computed from its timeline: a pure function, so the incremental path
-and `rebuild_projections` cannot disagree (a test checks they do not).
+"""An order's projection as a fold over its timeline events.
 
-Stage (§3): the furthest stage the timeline reached, whatever the arrival order. Shipping stages
-come from the order's least advanced shipment, and the order is *partial* while its shipments
-disagree. Each system's view is its last report by occurred_at."""
+Every field is a commutative merge (a maximum, or "the latest by occurred_at, received_at,
+id"), so folding new events into the stored state gives exactly what folding the whole timeline
+from scratch gives, whatever the arrival order or duplication. That is what lets the hot path
+update an order with only the new events, and `rebuild_projections` must agree with it (a test
+checks). The state is stored as JSON beside the projection.
+
+Stage (§3): the furthest stage the timeline reached. Shipping stages come from the order's least
+advanced shipment, and the order is *partial* while its shipments disagree. Each system's view
+is its last report by occurred_at."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apps.common.time import parse_iso
 from apps.events.taxonomy import STAGE_OF_TYPE, STAGE_ORDER, STAGE_RANK, EventType, Stage
 
 SHIPPING_RANK = STAGE_RANK[Stage.SHIPPED]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+Key = list[int]  # [occurred µs, received µs, event id]: the timeline's total order
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +42,17 @@ class ShipmentFacts:
     runs: list[str]
 
 
-def _time(value: object) -> datetime | None:
+def _us(value: datetime) -> int:
+    return (value - _EPOCH) // timedelta(microseconds=1)
+
+
+def key_of(e: TimelineEvent) -> Key:
+    return [_us(e.occurred_at), _us(e.received_at), e.event_id]
+
+
+def _iso(value: object) -> str | None:
     try:
-        return parse_iso(str(value)) if value else None
+        return parse_iso(str(value)).astimezone(UTC).isoformat() if value else None
     except ValueError:
         return None
 
@@ -48,76 +63,85 @@ def _names_shipment(event: TimelineEvent, shipment: ShipmentFacts) -> bool:
     return any(v in event.refs.get(kind, []) for kind, values in shipment.ids_by_kind.items() for v in values)
 
 
-def compute(
+def empty_state() -> dict[str, Any]:
+    return {
+        "systems": {},
+        "facts": {},
+        "order_rank": None,
+        "shipment_rank": {},
+        "terminal": None,
+        "count": 0,
+        "last": None,
+    }
+
+
+def _latest(slot: dict[str, Any], name: str, key: Key, value: Any) -> None:
+    current = slot.get(name)
+    if current is None or key > current[0]:
+        slot[name] = [key, value]
+
+
+def apply(state: dict[str, Any], e: TimelineEvent, shipments: list[ShipmentFacts]) -> None:
+    """Fold one event (not yet in the state) into the order's state."""
+    key = key_of(e)
+    state["count"] += 1
+    if state["last"] is None or key > state["last"][0]:
+        state["last"] = [key, e.occurred_at.isoformat()]
+    _latest(state["systems"], e.system, key, {"type": e.type, "occurred_at": e.occurred_at.isoformat()})
+    stage = STAGE_OF_TYPE.get(e.type)
+    if stage in (Stage.CANCELLED, Stage.RETURNED):
+        if state["terminal"] is None or key > state["terminal"][0]:
+            state["terminal"] = [key, stage]
+    elif stage is not None:
+        rank = STAGE_RANK[stage]
+        named = [s for s in shipments if _names_shipment(e, s)]
+        if named and rank >= SHIPPING_RANK:
+            for s in named:
+                state["shipment_rank"][s.id] = max(rank, state["shipment_rank"].get(s.id, -1))
+        else:
+            state["order_rank"] = rank if state["order_rank"] is None else max(state["order_rank"], rank)
+    body, facts = e.body, state["facts"]
+    for name in ("customer", "service_level"):
+        if body.get(name):
+            _latest(facts, name, key, body[name])
+    if body.get("promised_by"):
+        _latest(facts, "promised_by", key, _iso(body["promised_by"]))
+    if body.get("eta"):
+        _latest(facts, "eta", key, [_iso(body["eta"]), e.feed])
+    if e.type == EventType.DELIVERY_COMPLETED:
+        _latest(facts, "pod", key, {**(body.get("pod") or {}), "delivered_at": e.occurred_at.isoformat()})
+    if e.type in (EventType.ORDER_ON_HOLD, EventType.ORDER_HOLD_RELEASED):
+        _latest(facts, "on_hold", key, e.type == EventType.ORDER_ON_HOLD)
+
+
+def _fact(state: dict[str, Any], name: str, default: Any = None) -> Any:
+    slot = state["facts"].get(name)
+    return slot[1] if slot else default
+
+
+def finish(
     order_key: str,
-    events: list[TimelineEvent],
+    state: dict[str, Any],
     shipments: list[ShipmentFacts],
     tasks: list[str],
     aliases: dict[str, list[str]],
 ) -> dict[str, Any]:
-    events = sorted(events, key=lambda e: (e.occurred_at, e.received_at, e.event_id))
-    shipment_rank: dict[str, int | None] = {s.id: None for s in shipments}
-    order_rank: int | None = None
-    terminal: str | None = None
-    systems: dict[str, dict[str, str] | None] = {"erp": None, "wms": None, "tms": None, "lastmile": None}
-    facts: dict[str, Any] = {
-        "customer": "",
-        "service_level": "",
-        "promised_by": None,
-        "eta": None,
-        "eta_feed": "",
-        "pod": None,
-        "on_hold": False,
-    }
-    for e in events:
-        systems[e.system] = {"type": e.type, "occurred_at": e.occurred_at.isoformat()}
-        stage = STAGE_OF_TYPE.get(e.type)
-        if stage in (Stage.CANCELLED, Stage.RETURNED):
-            terminal = stage
-        elif stage is not None:
-            rank = STAGE_RANK[stage]
-            named = [s for s in shipments if _names_shipment(e, s)]
-            if named and rank >= SHIPPING_RANK:
-                for s in named:
-                    current = shipment_rank[s.id]
-                    shipment_rank[s.id] = rank if current is None else max(current, rank)
-            else:
-                order_rank = rank if order_rank is None else max(order_rank, rank)
-        body = e.body
-        if body.get("customer"):
-            facts["customer"] = body["customer"]
-        if body.get("service_level"):
-            facts["service_level"] = body["service_level"]
-        if body.get("promised_by"):
-            facts["promised_by"] = _time(body["promised_by"])
-        if body.get("eta"):  # events are in occurred_at order: the last one is the latest ETA
-            facts["eta"], facts["eta_feed"] = _time(body["eta"]), e.feed
-        if e.type == EventType.DELIVERY_COMPLETED:
-            facts["pod"] = {**(body.get("pod") or {}), "delivered_at": e.occurred_at.isoformat()}
-        if e.type == EventType.ORDER_ON_HOLD:
-            facts["on_hold"] = True
-        elif e.type == EventType.ORDER_HOLD_RELEASED:
-            facts["on_hold"] = False
-
-    ranks = list(shipment_rank.values())
-    shipped_ranks = [r if r is not None else -1 for r in ranks]
-    least = min(shipped_ranks) if shipped_ranks else -1
-    overall = (
-        max(r for r in (order_rank, least if least >= 0 else None) if r is not None)
-        if (order_rank is not None or least >= 0)
-        else None
-    )
-    stage = terminal or (STAGE_ORDER[overall] if overall is not None else "")
-    partial = len(set(shipped_ranks)) > 1
+    ranks = [state["shipment_rank"].get(s.id, -1) for s in shipments]
+    least = min(ranks) if ranks else -1
+    candidates = [r for r in (state["order_rank"], least if least >= 0 else None) if r is not None]
+    stage = state["terminal"][1] if state["terminal"] else (STAGE_ORDER[max(candidates)] if candidates else "")
+    eta = _fact(state, "eta", [None, ""])
+    systems = dict.fromkeys(("erp", "wms", "tms", "lastmile"))
+    systems.update({name: slot[1] for name, slot in state["systems"].items()})
     return {
         "order_key": order_key,
         "stage": stage,
-        "partial": partial,
+        "partial": len(set(ranks)) > 1,
         "systems": systems,
         "shipments": [
             {
                 "id": s.id,
-                "stage": STAGE_ORDER[r] if (r := shipment_rank[s.id]) is not None else None,
+                "stage": STAGE_ORDER[r] if (r := state["shipment_rank"].get(s.id, -1)) >= 0 else None,
                 "tracking_numbers": sorted(s.ids_by_kind.get("tracking_number", [])),
                 "lpns": sorted(s.ids_by_kind.get("lpn", [])),
                 "delivery_runs": sorted(s.runs),
@@ -126,7 +150,28 @@ def compute(
         ],
         "warehouse_tasks": sorted(tasks),
         "aliases": {k: sorted(v) for k, v in aliases.items()},
-        "event_count": len(events),
-        "last_event_at": events[-1].occurred_at if events else None,
-        **facts,
+        "event_count": state["count"],
+        "last_event_at": datetime.fromisoformat(state["last"][1]) if state["last"] else None,
+        "customer": _fact(state, "customer", ""),
+        "service_level": _fact(state, "service_level", ""),
+        "promised_by": datetime.fromisoformat(p) if (p := _fact(state, "promised_by")) else None,
+        "eta": datetime.fromisoformat(eta[0]) if eta[0] else None,
+        "eta_feed": eta[1] if eta[0] else "",
+        "pod": _fact(state, "pod"),
+        "on_hold": _fact(state, "on_hold", False),
+        "fold": state,
     }
+
+
+def compute(
+    order_key: str,
+    events: list[TimelineEvent],
+    shipments: list[ShipmentFacts],
+    tasks: list[str],
+    aliases: dict[str, list[str]],
+) -> dict[str, Any]:
+    """The projection from the whole timeline (the rebuild path, and the reference)."""
+    state = empty_state()
+    for e in events:
+        apply(state, e, shipments)
+    return finish(order_key, state, shipments, tasks, aliases)

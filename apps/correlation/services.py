@@ -8,6 +8,9 @@ Everything is set-based: a message of 1,000 events costs a fixed number of queri
 
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import datetime
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 from django.db import connection
 
@@ -16,8 +19,16 @@ from apps.events.models import CanonicalEvent
 
 from .graph import Closure, closures, orders_reaching
 from .models import Link, Node, OrderProjection, TimelineEntry
-from .projection import ShipmentFacts, TimelineEvent, compute
+from .projection import ShipmentFacts, TimelineEvent, apply, empty_state, finish
 from .rules import alias_bindings, is_run_level, link_pairs
+
+
+class NodeRow(NamedTuple):
+    id: int
+    kind: str
+    value: str
+    entity_id: int | None
+
 
 CORRELATION_LOCK = 7_204_211  # arbitrary, fixed: pg_advisory_xact_lock key
 
@@ -28,22 +39,32 @@ def _lock() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CORRELATION_LOCK])
 
 
-def nodes_ensure(pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+def nodes_ensure(pairs: Iterable[tuple[str, str]]) -> tuple[dict[tuple[str, str], int], set[int]]:
+    """Ids of these nodes, creating the missing ones; also returns the ids created now."""
     wanted = set(pairs)
     if not wanted:
-        return {}
-    Node.objects.bulk_create([Node(kind=k, value=v) for k, v in wanted], ignore_conflicts=True, batch_size=1000)
+        return {}, set()
     by_kind: dict[str, list[str]] = defaultdict(list)
     for k, v in wanted:
         by_kind[k].append(v)
-    ids: dict[tuple[str, str], int] = {}
-    for kind, values in by_kind.items():
-        for start in range(0, len(values), 2000):
-            for nid, value in Node.objects.filter(kind=kind, value__in=values[start : start + 2000]).values_list(
-                "id", "value"
-            ):
-                ids[(kind, value)] = nid
-    return ids
+
+    def lookup() -> dict[tuple[str, str], int]:
+        found: dict[tuple[str, str], int] = {}
+        for kind, values in by_kind.items():
+            for start in range(0, len(values), 2000):
+                rows = Node.objects.filter(kind=kind, value__any=values[start : start + 2000]).values_list(
+                    "id", "value"
+                )
+                found.update({(kind, value): nid for nid, value in rows})
+        return found
+
+    before = lookup()
+    missing = wanted - set(before)
+    if not missing:
+        return before, set()
+    Node.objects.bulk_create([Node(kind=k, value=v) for k, v in missing], ignore_conflicts=True, batch_size=1000)
+    ids = lookup()
+    return ids, {ids[p] for p in missing}
 
 
 def events_correlate(event_ids: list[int]) -> set[int]:
@@ -52,40 +73,103 @@ def events_correlate(event_ids: list[int]) -> set[int]:
     if not event_ids:
         return set()
     _lock()
-    events = list(CanonicalEvent.objects.filter(id__in=event_ids).values_list("id", "refs"))
-    node_ids = nodes_ensure((k, v) for _, refs in events for k, vs in refs.items() for v in vs)
+    events = list(CanonicalEvent.objects.filter(id__any=event_ids).values_list("id", "refs"))
+    node_ids, created = nodes_ensure((k, v) for _, refs in events for k, vs in refs.items() for v in vs)
     at = now()
-    links = []
+    events.sort()  # the earliest stored event of a batch is the provenance of what it establishes
+    links: dict[tuple[int, int], Link] = {}
+    bindings: dict[int, tuple[int, int]] = {}
     for event_id, refs in events:
         for a, b in link_pairs(refs):
             na, nb = node_ids[a], node_ids[b]
-            links.append(Link(source_id=na, target_id=nb, target_kind=b[0], event_id=event_id, created_at=at))
-            links.append(Link(source_id=nb, target_id=na, target_kind=a[0], event_id=event_id, created_at=at))
-    Link.objects.bulk_create(links, ignore_conflicts=True, batch_size=2000)
-    for event_id, refs in events:
-        for alias, entity in alias_bindings(refs):
-            # Compare-and-set: the first binding wins and keeps its provenance.
-            Node.objects.filter(id=node_ids[alias], entity__isnull=True).update(
-                entity_id=node_ids[entity], bound_by_event_id=event_id, bound_at=at
+            links.setdefault(
+                (na, nb), Link(source_id=na, target_id=nb, target_kind=b[0], event_id=event_id, created_at=at)
             )
+            links.setdefault(
+                (nb, na), Link(source_id=nb, target_id=na, target_kind=a[0], event_id=event_id, created_at=at)
+            )
+        for alias, entity in alias_bindings(refs):
+            bindings.setdefault(node_ids[alias], (node_ids[entity], event_id))
+    Link.objects.bulk_create(list(links.values()), ignore_conflicts=True, batch_size=2000)
+    bound = _bind_aliases(bindings, at)
     orders = orders_reaching(node_ids.values())
-    orders_refresh(orders)
+    orders_refresh(orders, new_event_ids=[e for e, _ in events], created_nodes=created, bound_aliases=bound)
     return orders
 
 
-def orders_refresh(order_ids: Iterable[int]) -> None:
-    """Recompute timeline membership and projection of these orders from the graph."""
+def _bind_aliases(bindings: dict[int, tuple[int, int]], at: datetime) -> set[int]:
+    """Compare-and-set per alias (`entity IS NULL`): the first binding wins, with its provenance.
+    Returns the aliases bound now (correlation runs under one lock, so the read is stable)."""
+    if not bindings:
+        return set()
+    unbound = set(Node.objects.filter(id__any=list(bindings), entity__isnull=True).values_list("id", flat=True))
+    bindings = {a: b for a, b in bindings.items() if a in unbound}
+    if not bindings:
+        return set()
+    if connection.vendor == "postgresql":
+        aliases = list(bindings)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE correlation_node AS n SET entity_id = v.entity, bound_by_event_id = v.event, bound_at = %s "
+                "FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS v(alias, entity, event) "
+                "WHERE n.id = v.alias AND n.entity_id IS NULL",
+                [at, aliases, [bindings[a][0] for a in aliases], [bindings[a][1] for a in aliases]],
+            )
+        return set(bindings)
+    for alias, (entity, event_id) in bindings.items():
+        Node.objects.filter(id=alias, entity__isnull=True).update(
+            entity_id=entity, bound_by_event_id=event_id, bound_at=at
+        )
+    return set(bindings)
+
+
+def orders_refresh(
+    order_ids: Iterable[int],
+    *,
+    new_event_ids: list[int] | None = None,
+    created_nodes: set[int] | frozenset[int] = frozenset(),
+    bound_aliases: set[int] | frozenset[int] = frozenset(),
+) -> None:
+    """Bring timeline membership and projections of these orders up to date.
+
+    With `new_event_ids` (the hot path), those events are folded into each order's stored
+    state. That is exact when the order's closure gained only nodes created by these same
+    events (no older event can name them) and no alias in it was bound now (which could
+    re-attribute older events to a shipment); other orders are recomputed from their whole
+    timeline, which is also what happens without `new_event_ids`."""
     order_list = sorted(set(order_ids))
-    for start in range(0, len(order_list), 200):
-        _refresh_batch(order_list[start : start + 200])
+    new_events = _events_by_id(new_event_ids) if new_event_ids is not None else None
+    for start in range(0, len(order_list), 500):
+        _refresh_batch(order_list[start : start + 500], new_events, created_nodes, bound_aliases)
 
 
-def _refresh_batch(order_ids: list[int]) -> None:
+def _refresh_batch(
+    order_ids: list[int],
+    new_events: list[tuple] | None,
+    created_nodes: set[int] | frozenset[int] = frozenset(),
+    bound_aliases: set[int] | frozenset[int] = frozenset(),
+) -> None:
     cls = closures(order_ids)
     member_ids = {n for c in cls.values() for n in c.members}
-    nodes = {n.id: n for n in Node.objects.filter(id__in=member_ids).only("id", "kind", "value", "entity_id")}
+    nodes = {
+        nid: NodeRow(nid, kind, value, entity)
+        for nid, kind, value, entity in Node.objects.filter(id__any=list(member_ids)).values_list(
+            "id", "kind", "value", "entity_id"
+        )
+    }
     by_ref: dict[tuple[str, str], int] = {(n.kind, n.value): n.id for n in nodes.values()}
-    candidates = _events_naming(nodes.values())
+    states: dict[int, dict[str, Any]] = {}
+    if new_events is None:
+        candidates = _events_naming(nodes.values())
+        existing = set(TimelineEntry.objects.filter(order_id__any=order_ids).values_list("order_id", "event_id"))
+    else:
+        candidates = new_events
+        states = dict(OrderProjection.objects.filter(order_id__any=order_ids).values_list("order_id", "fold"))
+        existing = set(
+            TimelineEntry.objects.filter(order_id__any=order_ids, event_id__any=[e[0] for e in new_events]).values_list(
+                "order_id", "event_id"
+            )
+        )
     # node → candidate events naming it, so each closure looks only at its own events.
     naming: dict[int, list[int]] = defaultdict(list)
     for index, row in enumerate(candidates):
@@ -94,30 +178,36 @@ def _refresh_batch(order_ids: list[int]) -> None:
                 nid = by_ref.get((kind, value))
                 if nid is not None:
                     naming[nid].append(index)
-    runs_of: dict[int, list[str]] = defaultdict(list)
-    shipment_like = {n for c in cls.values() for n in c.ids("shipment")}
-    run_like = {n for c in cls.values() for n in c.ids("run")}
-    for source, target in Link.objects.filter(source_id__in=shipment_like, target_id__in=run_like).values_list(
-        "source_id", "target_id"
-    ):
-        runs_of[source].append(nodes[target].value)
-    entries: list[TimelineEntry] = []
+    runs_of = _runs_of(cls, nodes)
+    fresh: list[tuple[int, int, datetime, int, int | None]] = []
     projections: list[OrderProjection] = []
+    recompute: list[int] = []
     for cid in order_ids:
         closure = cls[cid]
-        timeline: list[TimelineEvent] = []
+        shipments, tasks, aliases = _closure_facts(closure, nodes, runs_of)
+        if new_events is not None:
+            known = states.get(cid) or {}
+            gained = set(closure.members) - set(known.get("members", []))
+            if not known or gained - created_nodes or bound_aliases & set(closure.members):
+                recompute.append(cid)
+                continue
+        state = states[cid] if new_events is not None else empty_state()
         for index in sorted({i for n in closure.members for i in naming.get(n, [])}):
             eid, etype, system, feed, occurred, received, refs, body = candidates[index]
             via = _via(closure, refs, by_ref)
             if via is None:
                 continue
-            entries.append(
-                TimelineEntry(order_id=cid, event_id=eid, occurred_at=occurred, via_id=via[0], via_event_id=via[1])
-            )
-            timeline.append(TimelineEvent(eid, etype, system, feed, occurred, received, refs, body))
-        projections.append(_projection(closure, nodes, runs_of, timeline))
-    TimelineEntry.objects.bulk_create(entries, ignore_conflicts=True, batch_size=2000)
-    CanonicalEvent.objects.filter(id__in={e.event_id for e in entries}, matched=False).update(matched=True)
+            if new_events is None or (cid, eid) not in existing:
+                apply(state, TimelineEvent(eid, etype, system, feed, occurred, received, refs, body), shipments)
+            if (cid, eid) not in existing:
+                fresh.append((cid, eid, occurred, via[0], via[1]))
+        state["members"] = sorted(closure.members)
+        projections.append(OrderProjection(order_id=cid, **finish(nodes[cid].value, state, shipments, tasks, aliases)))
+    # Membership only grows (links are never removed): insert just the new pairs.
+    _insert_entries(fresh)
+    newly = list({e[1] for e in fresh})
+    for start in range(0, len(newly), 2000):
+        CanonicalEvent.objects.filter(id__any=newly[start : start + 2000], matched=False).update(matched=True)
     OrderProjection.objects.bulk_create(
         projections,
         update_conflicts=True,
@@ -125,9 +215,91 @@ def _refresh_batch(order_ids: list[int]) -> None:
         update_fields=[f.name for f in OrderProjection._meta.concrete_fields if f.name != "order"],
         batch_size=500,
     )
+    if recompute:
+        import os
+
+        if os.environ.get("CT_DEBUG_REFRESH"):
+            print("batch", len(order_ids), "recompute", len(recompute))
+        _refresh_batch(recompute, None)
 
 
-def _events_naming(nodes: Iterable[Node]) -> list[tuple]:
+def _insert_entries(rows: list[tuple[int, int, datetime, int, int | None]]) -> None:
+    """New timeline pairs only (the caller excluded existing ones, under the correlation lock)."""
+    if connection.vendor == "postgresql":
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(
+                "COPY correlation_timelineentry (order_id, event_id, occurred_at, via_id, via_event_id) FROM STDIN"
+            ) as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+        return
+    TimelineEntry.objects.bulk_create(
+        [TimelineEntry(order_id=o, event_id=e, occurred_at=t, via_id=v, via_event_id=ve) for o, e, t, v, ve in rows],
+        ignore_conflicts=True,
+        batch_size=2000,
+    )
+
+
+def _runs_of(cls: dict[int, Closure], nodes: dict[int, NodeRow]) -> dict[int, list[str]]:
+    runs_of: dict[int, list[str]] = defaultdict(list)
+    shipment_like = [n for c in cls.values() for n in c.ids("shipment")]
+    run_like = [n for c in cls.values() for n in c.ids("run")]
+    if shipment_like and run_like:
+        for source, target in Link.objects.filter(source_id__any=shipment_like, target_id__any=run_like).values_list(
+            "source_id", "target_id"
+        ):
+            runs_of[source].append(nodes[target].value)
+    return runs_of
+
+
+def _closure_facts(
+    closure: Closure, nodes: dict[int, NodeRow], runs_of: dict[int, list[str]]
+) -> tuple[list[ShipmentFacts], list[str], dict[str, list[str]]]:
+    shipment_nodes = [nodes[n] for n in closure.ids("shipment") if n in nodes]
+    shipments = []
+    for entity in (n for n in shipment_nodes if n.kind == "shipment"):
+        group = [n for n in shipment_nodes if n.id == entity.id or n.entity_id == entity.id]
+        ids_by_kind: dict[str, list[str]] = defaultdict(list)
+        runs: set[str] = set()
+        for n in group:
+            if n.kind != "shipment":
+                ids_by_kind[n.kind].append(n.value)
+            runs.update(runs_of.get(n.id, []))
+        shipments.append(ShipmentFacts(entity.value, frozenset(n.id for n in group), dict(ids_by_kind), sorted(runs)))
+    aliases: dict[str, list[str]] = defaultdict(list)
+    for alias_id in closure.ids("order"):
+        if alias_id != closure.order_id and alias_id in nodes:
+            aliases[nodes[alias_id].kind].append(nodes[alias_id].value)
+    tasks = [nodes[n].value for n in closure.ids("task") if n in nodes]
+    return shipments, tasks, dict(aliases)
+
+
+# Only the parts of the body a projection reads: less JSON over the wire on the hot path.
+_BODY_KEYS = ("body__customer", "body__service_level", "body__promised_by", "body__eta", "body__pod")
+
+
+@lru_cache(maxsize=1024)
+def _feed_slug(feed_id: int) -> str:
+    from apps.feeds.models import Feed
+
+    return Feed.objects.values_list("slug", flat=True).get(id=feed_id)
+
+
+_EVENT_COLUMNS = ("id", "type", "system", "feed_id", "occurred_at", "received_at", "refs", *_BODY_KEYS)
+
+
+def _lean(row: tuple) -> tuple:
+    body = {k[6:]: v for k, v in zip(_BODY_KEYS, row[7:], strict=True) if v is not None}
+    return (*row[:3], _feed_slug(row[3]), *row[4:7], body)
+
+
+def _events_by_id(event_ids: list[int]) -> list[tuple]:
+    return [_lean(r) for r in CanonicalEvent.objects.filter(id__any=event_ids).values_list(*_EVENT_COLUMNS)]
+
+
+def _events_naming(nodes: Iterable[NodeRow]) -> list[tuple]:
     """Every event naming any of these nodes: one indexed (kind, value) lookup per kind."""
     by_kind: dict[str, list[str]] = defaultdict(list)
     for n in nodes:
@@ -136,9 +308,10 @@ def _events_naming(nodes: Iterable[Node]) -> list[tuple]:
     for kind, values in by_kind.items():
         for start in range(0, len(values), 2000):
             for row in CanonicalEvent.objects.filter(
-                ref_rows__kind=kind, ref_rows__value__in=values[start : start + 2000]
-            ).values_list("id", "type", "system", "feed__slug", "occurred_at", "received_at", "refs", "body"):
-                rows[row[0]] = row
+                ref_rows__kind=kind, ref_rows__value__any=values[start : start + 2000]
+            ).values_list(*_EVENT_COLUMNS):
+                if row[0] not in rows:
+                    rows[row[0]] = _lean(row)
     return list(rows.values())
 
 
@@ -161,29 +334,3 @@ def _via(
             if best is None or rank < best[0]:
                 best = (rank, nid, member.via_event_id)  # type: ignore[assignment]
     return (best[1], best[2]) if best else None
-
-
-def _projection(
-    closure: Closure, nodes: dict[int, Node], runs_of: dict[int, list[str]], events: list[TimelineEvent]
-) -> OrderProjection:
-    order_id = closure.order_id
-    order = nodes[order_id]
-    shipment_nodes = [nodes[n] for n in closure.ids("shipment") if n in nodes]
-    entities = [n for n in shipment_nodes if n.kind == "shipment"]
-    shipments = []
-    for entity in entities:
-        group = [n for n in shipment_nodes if n.id == entity.id or n.entity_id == entity.id]
-        ids_by_kind: dict[str, list[str]] = defaultdict(list)
-        runs: set[str] = set()
-        for n in group:
-            if n.kind != "shipment":
-                ids_by_kind[n.kind].append(n.value)
-            runs.update(runs_of.get(n.id, []))
-        shipments.append(ShipmentFacts(entity.value, frozenset(n.id for n in group), dict(ids_by_kind), sorted(runs)))
-    aliases: dict[str, list[str]] = defaultdict(list)
-    for alias_id in closure.ids("order"):
-        if alias_id != order_id and alias_id in nodes:
-            aliases[nodes[alias_id].kind].append(nodes[alias_id].value)
-    tasks = [nodes[n].value for n in closure.ids("task") if n in nodes]
-    data = compute(order.value, events, shipments, tasks, dict(aliases))
-    return OrderProjection(order_id=order_id, **data)

@@ -14,7 +14,7 @@ from datetime import datetime
 from uuid import UUID
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 
 from apps.accounts.services import audit_record
@@ -89,50 +89,79 @@ AFTER_STORE: list[Callable[[list[int]], object]] = []
 
 
 def message_process(*, message_id: UUID | str, replay: bool = False) -> str | None:
-    """Process one message. Returns its final status, or None when another worker has it."""
+    """Process one message. Returns its final status, or None when another worker has it.
+
+    Under load the worker also claims other waiting messages (oldest first, at most
+    INGEST_BATCH_MESSAGES in all) and processes them in the same transaction: correlation then
+    runs once for the whole batch, so an order touched by many messages is refreshed once.
+    Their own queued tasks find them claimed and do nothing. A retry processes its message
+    alone, so one poisoned message cannot drag others to the dead-letter queue."""
     if not _claim(message_id, replay=replay):
         return None
-    message = RawMessage.objects.select_related("feed").get(id=message_id)
-    with log_context(message_id=message.id, feed=message.feed.slug):
+    primary = RawMessage.objects.select_related("feed").get(id=message_id)
+    extra = [] if replay or primary.attempts > 1 else _claim_waiting(settings.INGEST_BATCH_MESSAGES - 1)
+    batch = [primary, *RawMessage.objects.select_related("feed").filter(id__in=extra).order_by("received_at")]
+    with log_context(message_id=primary.id, feed=primary.feed.slug):
         try:
-            status = _process_claimed(message)
+            statuses = _process_claimed(batch)
         except Exception as exc:
-            _release_after_failure(message, exc)
+            _release_after_failure(primary, exc)
+            for other in batch[1:]:
+                _release_untried(other)
             raise
-        logger.info("message %s", status)
-        return status
+        logger.info("message %s", statuses[primary.id], extra={"batch": len(batch)})
+        return statuses[primary.id]
 
 
-def _process_claimed(message: RawMessage) -> str:
-    adapter = FORMATS[message.feed.format]
-    try:
-        outcomes: list[ValidEvent | Rejection] = adapter.parse(bytes(message.body))
-    except UnreadableBody as exc:
-        _finish(message, MessageStatus.REJECTED, error=str(exc))
-        return MessageStatus.REJECTED
-    valid = [o for o in outcomes if isinstance(o, ValidEvent)]
-    rejected = [o.as_dict() for o in outcomes if isinstance(o, Rejection)]
+def _claim_waiting(limit: int) -> list[UUID]:
+    if limit <= 0 or connection.vendor != "postgresql":
+        return []  # SQLite serialises writers anyway: nothing to gain
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE ingestion_rawmessage SET status = %s, processing_started_at = %s, attempts = attempts + 1 "
+            "WHERE id IN (SELECT id FROM ingestion_rawmessage WHERE status = %s AND attempts = 0 "
+            "ORDER BY received_at LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING id",
+            [MessageStatus.PROCESSING, now(), MessageStatus.RECEIVED, limit],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _process_claimed(batch: list[RawMessage]) -> dict[UUID, str]:
+    statuses: dict[UUID, str] = {}
+    parsed: list[tuple[RawMessage, list[ValidEvent | Rejection]]] = []
+    for message in batch:
+        try:
+            parsed.append((message, FORMATS[message.feed.format].parse(bytes(message.body))))
+        except UnreadableBody as exc:
+            _finish(message, MessageStatus.REJECTED, error=str(exc))
+            statuses[message.id] = MessageStatus.REJECTED
     with transaction.atomic():
-        stored = events_store(
-            feed_id=message.feed_id,
-            system=message.feed.system,
-            message_id=message.id,
-            received_at=message.received_at,
-            events=valid,
-        )
+        stored_ids: list[int] = []
+        for message, outcomes in parsed:
+            valid = [o for o in outcomes if isinstance(o, ValidEvent)]
+            rejected = [o.as_dict() for o in outcomes if isinstance(o, Rejection)]
+            stored = events_store(
+                feed_id=message.feed_id,
+                system=message.feed.system,
+                message_id=message.id,
+                received_at=message.received_at,
+                events=valid,
+            )
+            stored_ids += stored.new_event_ids + stored.restored_event_ids
+            usable = stored.accepted + stored.duplicates
+            status = MessageStatus.PROCESSED if usable or not outcomes else MessageStatus.REJECTED
+            statuses[message.id] = status
+            _finish(
+                message,
+                status,
+                accepted=stored.accepted,
+                duplicates=stored.duplicates,
+                rejections=rejected,
+                error="" if usable or not rejected else "no event in this message was usable",
+            )
         for stage in AFTER_STORE:
-            stage(stored.new_event_ids + stored.restored_event_ids)
-        usable = stored.accepted + stored.duplicates
-        status = MessageStatus.PROCESSED if usable or not outcomes else MessageStatus.REJECTED
-        _finish(
-            message,
-            status,
-            accepted=stored.accepted,
-            duplicates=stored.duplicates,
-            rejections=rejected,
-            error="" if usable or not rejected else "no event in this message was usable",
-        )
-    return status
+            stage(stored_ids)
+    return statuses
 
 
 def _finish(
@@ -164,6 +193,13 @@ def _release_after_failure(message: RawMessage, exc: Exception) -> None:
         processed_at=now() if dead else None,
     )
     logger.error("message processing failed (attempt %s)%s", message.attempts, ", dead letter" if dead else "")
+
+
+def _release_untried(message: RawMessage) -> None:
+    """A batch companion of a failed message: back in line, the attempt not counted."""
+    RawMessage.objects.filter(id=message.id, status=MessageStatus.PROCESSING).update(
+        status=MessageStatus.RECEIVED, attempts=F("attempts") - 1
+    )
 
 
 def messages_requeue_stalled(*, at: datetime | None = None) -> int:

@@ -223,6 +223,8 @@ INGEST_REQUEUE_AFTER = timedelta(seconds=env.int("INGEST_REQUEUE_AFTER_SECONDS",
 # A message stuck in "processing" this long belongs to a dead worker.
 INGEST_PROCESSING_TIMEOUT = timedelta(minutes=10)
 INGEST_MAX_ATTEMPTS = 5
+# Messages processed together when a backlog builds up (apps.ingestion.services.message_process).
+INGEST_BATCH_MESSAGES = env.int("INGEST_BATCH_MESSAGES", default=20)
 
 # --- LOGGING -------------------------------------------------------------------------------
 LOG_FORMAT = env.str("LOG_FORMAT", default="json")

@@ -1,0 +1,120 @@
+"""Reads for lookup: search any id, an order's projection, its timeline with the `via` story."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import QuerySet
+
+from apps.events.models import CanonicalEvent, EventRef
+
+from .graph import orders_reaching
+from .models import Node, OrderProjection, TimelineEntry
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    kind: str
+    id: str
+    orders: list[str]
+
+
+def search(*, q: str, limit: int = 50) -> list[SearchHit]:
+    """Any id of any kind, compared exactly after trimming (§2 rule 5)."""
+    value = q.strip()
+    if not value:
+        return []
+    nodes = list(Node.objects.filter(value=value).order_by("kind")[:limit])
+    hits = []
+    for node in nodes:
+        order_ids = orders_reaching([node.id])
+        keys = sorted(Node.objects.filter(id__in=order_ids).values_list("value", flat=True))
+        hits.append(SearchHit(kind=node.kind, id=node.value, orders=keys))
+    return hits
+
+
+def order_get(*, order_key: str) -> OrderProjection | None:
+    return OrderProjection.objects.filter(order_key=order_key.strip()).first()
+
+
+def order_list(*, stage: str | None = None) -> QuerySet[OrderProjection]:
+    qs = OrderProjection.objects.order_by("-last_event_at")
+    if stage:
+        qs = qs.filter(stage=stage)
+    return qs
+
+
+def timeline(*, order: OrderProjection) -> list[dict[str, Any]]:
+    """The order's events by occurred_at then received_at, each with why it is on this order."""
+    rows = (
+        TimelineEntry.objects.filter(order_id=order.order_id)
+        .select_related("event__feed", "via", "via_event__feed")
+        .order_by("occurred_at", "event__received_at", "event_id")
+    )
+    out = []
+    for entry in rows:
+        e = entry.event
+        item: dict[str, Any] = {
+            "type": e.type,
+            "occurred_at": e.occurred_at,
+            "occurred_offset_minutes": e.occurred_offset_minutes,
+            "received_at": e.received_at,
+            "system": e.system,
+            "feed": e.feed.slug,
+            "event_id": e.event_key,
+            "refs": e.refs,
+        }
+        if e.source_status:
+            item["source_status"] = e.source_status
+        for key in ("reason", "location", "pod", "eta", "lines", "amount"):
+            if key in e.body:
+                item[key] = e.body[key]
+        item["via"] = _via(entry, order)
+        out.append(item)
+    return out
+
+
+def _via(entry: TimelineEntry, order: OrderProjection) -> dict[str, Any]:
+    via = entry.via
+    established = entry.via_event
+    explanation = (
+        f"names the order {order.order_key}"
+        if via.id == order.order_id
+        else f"names {via.kind} {via.value}, linked to {order.order_key}"
+        + (f" by {established.type} ({established.feed.slug} {established.event_key})" if established else "")
+    )
+    return {
+        "kind": via.kind,
+        "id": via.value,
+        "established_by": (
+            {"event_id": established.event_key, "feed": established.feed.slug, "type": established.type}
+            if established
+            else None
+        ),
+        "explanation": explanation,
+    }
+
+
+def unmatched_events() -> QuerySet[CanonicalEvent]:
+    return CanonicalEvent.objects.filter(matched=False).select_related("feed").order_by("-received_at")
+
+
+# --- Reads for the web pages (appended; the functions above are shared with the API) ---------
+
+
+def order_stages(*, order_keys: list[str]) -> dict[str, str]:
+    """order_key → stage ("" when nothing with a stage has reached it), one query."""
+    return dict(OrderProjection.objects.filter(order_key__in=order_keys).values_list("order_key", "stage"))
+
+
+def unmatched_event_list(
+    *, feed_slug: str | None = None, type_: str | None = None, ref: str | None = None
+) -> QuerySet[CanonicalEvent]:
+    """Events on no order yet, newest received first; `ref` is any id they carry, compared exactly."""
+    qs = unmatched_events()
+    if feed_slug:
+        qs = qs.filter(feed__slug=feed_slug)
+    if type_:
+        qs = qs.filter(type=type_)
+    if ref and ref.strip():
+        qs = qs.filter(id__in=EventRef.objects.filter(value=ref.strip()).values("event_id"))
+    return qs
