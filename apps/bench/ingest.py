@@ -41,6 +41,15 @@ SCHEMA_PATH = Path(__file__).resolve().parents[1] / "events" / "schema" / "canon
 
 
 # --- preconditions ---------------------------------------------------------------------------
+def unapplied_migrations() -> list[str]:
+    """The workers would fail on a database behind the code (a new column, say)."""
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    return [f"{migration.app_label}.{migration.name}" for migration, _ in plan]
+
+
 def real_services_problems(*, vendor: str, redis_url: str) -> list[str]:
     """What stops a real benchmark: it measures PostgreSQL COPY and Celery over Redis, so the
     embedded default (SQLite, eager tasks) would measure something else."""
@@ -333,6 +342,7 @@ class Outcome:
     rejected: int = 0
     stored: int = 0
     last_processed_at: datetime | None = None
+    errors: dict[str, int] = field(default_factory=dict)  # first line of `error` of failed messages
 
 
 def _chunks(ids: Sequence[str], size: int = 1000) -> Iterable[list[uuid.UUID]]:
@@ -362,6 +372,9 @@ def outcome(message_ids: Sequence[str]) -> Outcome:
         if row["last"] is not None and (out.last_processed_at is None or row["last"] > out.last_processed_at):
             out.last_processed_at = row["last"]
         out.stored += CanonicalEvent.objects.filter(message_id__in=chunk).count()
+        for error in qs.filter(status=MessageStatus.FAILED).values_list("error", flat=True):
+            first = (error.splitlines() or ["?"])[0][:300]
+            out.errors[first] = out.errors.get(first, 0) + 1
     return out
 
 

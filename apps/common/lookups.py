@@ -8,14 +8,14 @@ from typing import Any
 from django.db.models import Field, ForeignObject, Lookup
 
 
-class AnyLookup(Lookup):  # type: ignore[type-arg]
+class AnyLookup(Lookup[Any]):
     lookup_name = "any"
     prepare_rhs = False
 
     def get_prep_lookup(self) -> Any:
         return list(self.rhs)
 
-    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+    def as_sql(self, compiler: Any, connection: Any) -> Any:
         lhs, lhs_params = self.process_lhs(compiler, connection)
         values = list(self.rhs)
         if connection.vendor == "postgresql":

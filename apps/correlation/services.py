@@ -9,7 +9,6 @@ Everything is set-based: a message of 1,000 events costs a fixed number of queri
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
-from functools import lru_cache
 from typing import Any, NamedTuple
 
 from django.db import connection
@@ -280,23 +279,24 @@ def _closure_facts(
 _BODY_KEYS = ("body__customer", "body__service_level", "body__promised_by", "body__eta", "body__pod")
 
 
-@lru_cache(maxsize=1024)
-def _feed_slug(feed_id: int) -> str:
+def _feed_slugs() -> dict[int, str]:
+    # A handful of feeds: one small query per correlation batch, never a stale cache.
     from apps.feeds.models import Feed
 
-    return Feed.objects.values_list("slug", flat=True).get(id=feed_id)
+    return dict(Feed.objects.values_list("id", "slug"))
 
 
 _EVENT_COLUMNS = ("id", "type", "system", "feed_id", "occurred_at", "received_at", "refs", *_BODY_KEYS)
 
 
-def _lean(row: tuple) -> tuple:
+def _lean(row: tuple, slugs: dict[int, str]) -> tuple:
     body = {k[6:]: v for k, v in zip(_BODY_KEYS, row[7:], strict=True) if v is not None}
-    return (*row[:3], _feed_slug(row[3]), *row[4:7], body)
+    return (*row[:3], slugs.get(row[3], ""), *row[4:7], body)
 
 
 def _events_by_id(event_ids: list[int]) -> list[tuple]:
-    return [_lean(r) for r in CanonicalEvent.objects.filter(id__any=event_ids).values_list(*_EVENT_COLUMNS)]
+    slugs = _feed_slugs()
+    return [_lean(r, slugs) for r in CanonicalEvent.objects.filter(id__any=event_ids).values_list(*_EVENT_COLUMNS)]
 
 
 def _events_naming(nodes: Iterable[NodeRow]) -> list[tuple]:
@@ -305,13 +305,14 @@ def _events_naming(nodes: Iterable[NodeRow]) -> list[tuple]:
     for n in nodes:
         by_kind[n.kind].append(n.value)
     rows: dict[int, tuple] = {}
+    slugs = _feed_slugs()
     for kind, values in by_kind.items():
         for start in range(0, len(values), 2000):
             for row in CanonicalEvent.objects.filter(
                 ref_rows__kind=kind, ref_rows__value__any=values[start : start + 2000]
             ).values_list(*_EVENT_COLUMNS):
                 if row[0] not in rows:
-                    rows[row[0]] = _lean(row)
+                    rows[row[0]] = _lean(row, slugs)
     return list(rows.values())
 
 

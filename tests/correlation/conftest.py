@@ -17,8 +17,9 @@ class World:
     def __init__(self) -> None:
         self.feeds = {s: FeedFactory(system=s) for s in ("erp", "wms", "tms", "lastmile")}
 
-    def send(self, system: str, type_: str, refs: dict[str, Any], at: str = "2026-11-25T10:00:00+00:00",
-             **extra: Any) -> str:
+    def send(
+        self, system: str, type_: str, refs: dict[str, Any], at: str = "2026-11-25T10:00:00+00:00", **extra: Any
+    ) -> str:
         event_id = extra.pop("event_id", f"{system}-{next(_ids)}")
         event = {"event_id": event_id, "type": type_, "occurred_at": at, "refs": refs, **extra}
         message = message_receive(

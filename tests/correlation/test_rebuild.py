@@ -22,7 +22,9 @@ from tests.factories import FeedFactory
 START = datetime(2026, 11, 23, tzinfo=UTC)
 _runs = itertools.count(1)
 
-# Every stored projection field except the bookkeeping ones.
+# Every stored projection field except the bookkeeping ones. That includes `fold`, the state
+# the incremental path folds new events into: a rebuild must leave it as the stream did, or
+# the next incremental update would start from a different place.
 PROJECTION_FIELDS = [f.name for f in OrderProjection._meta.concrete_fields if f.name not in {"order", "updated_at"}]
 
 

@@ -55,8 +55,9 @@ def test_a_shared_run_gives_run_level_events_to_all_and_stop_events_to_their_ord
 
 def test_an_alias_seen_before_its_entity_is_unmatched_until_bound(world):
     world.send("erp", "order.created", {"order": "SO-1"}, T(1))
-    scan = world.send("lastmile", "delivery.attempted", {"tracking_number": "1Z99"}, T(5),
-                      reason={"code": "CUSTOMER_ABSENT"})
+    scan = world.send(
+        "lastmile", "delivery.attempted", {"tracking_number": "1Z99"}, T(5), reason={"code": "CUSTOMER_ABSENT"}
+    )
     assert scan not in world.timeline("SO-1")
     assert CanonicalEvent.objects.get(event_key=scan).matched is False
     world.send("tms", "shipment.planned", {"order": "SO-1", "shipment": "SH-7", "tracking_number": "1Z99"}, T(2))

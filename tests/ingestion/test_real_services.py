@@ -142,7 +142,12 @@ def test_with_the_broker_down_the_message_is_kept_and_the_sweep_recovers_it(
 
 @needs_postgres
 @pytest.mark.django_db(transaction=True)
-def test_two_workers_storing_overlapping_messages_store_each_event_once():
+def test_two_workers_storing_overlapping_messages_store_each_event_once(monkeypatch, settings):
+    # The tasks wait in the "broker" until both workers start, and each takes one message.
+    from apps.ingestion import services as ingestion
+
+    monkeypatch.setattr(ingestion, "_enqueue", lambda message_id: None)
+    settings.INGEST_BATCH_MESSAGES = 1
     feed = FeedFactory()
     batches = [[event(i) for i in range(0, 300)], [event(i) for i in range(150, 450)]]
     messages = [
@@ -150,11 +155,12 @@ def test_two_workers_storing_overlapping_messages_store_each_event_once():
     ]
     barrier = threading.Barrier(2)
     errors: list[BaseException] = []
+    outcomes: list[str | None] = []
 
     def work(message_id):
         try:
             barrier.wait()
-            message_process(message_id=message_id)
+            outcomes.append(message_process(message_id=message_id))
         except BaseException as exc:
             errors.append(exc)
         finally:
@@ -166,6 +172,7 @@ def test_two_workers_storing_overlapping_messages_store_each_event_once():
     for t in threads:
         t.join()
     assert not errors
+    assert outcomes == ["processed", "processed"]
     assert CanonicalEvent.objects.filter(feed=feed).count() == 450
     counted = [RawMessage.objects.get(id=m.id) for m in messages]
     assert sum(m.accepted for m in counted) == 450

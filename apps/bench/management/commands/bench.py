@@ -55,6 +55,7 @@ from apps.bench.ingest import (
     real_services_problems,
     redis_url,
     stream_make,
+    unapplied_migrations,
     unique_prefix,
     validator_rate,
 )
@@ -132,6 +133,12 @@ class Command(BaseCommand):
                 + "; ".join(problems)
                 + f". Set {NEEDED_ENV} (create and migrate that database first), then run "
                 "`python manage.py bench ingest --events 20000`."
+            )
+        pending = unapplied_migrations()
+        if pending:
+            raise CommandError(
+                f"{database_label()} is behind the code ({len(pending)} unapplied migrations, e.g. {pending[0]}): "
+                "run `python manage.py migrate` on it first."
             )
         if opts["events"] < 1 or not 1 <= opts["batch_size"] <= 1000:
             raise CommandError("--events must be >= 1 and --batch-size 1..1000")
@@ -347,6 +354,7 @@ class Command(BaseCommand):
             "failed_messages": result.failed_messages,
             "events_given_up": report.events_failed,
             "http_errors": {("no response" if k == NO_RESPONSE else str(k)): v for k, v in report.http_errors.items()},
+            "failure_errors": result.errors,
         }
         check["ok"] = (
             result.stored == result.accepted == stream.unique
@@ -477,6 +485,8 @@ class Command(BaseCommand):
             f"{check['failed_messages']}, HTTP errors {check['http_errors'] or 'none'}: "
             + ("[green]ok[/green]" if check["ok"] else "[red]MISMATCH[/red]"),
         )
+        for error, count in sorted(check["failure_errors"].items(), key=lambda item: -item[1])[:3]:
+            table.add_row("[red]failed[/red]", f"{count} message(s): {error}")
         table.add_row(
             "validator",
             f"msgspec {v['msgspec_events_per_second']:,} events/s ({v['bodies_item_by_item']} of "
