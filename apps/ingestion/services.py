@@ -42,8 +42,9 @@ def _enqueue(message_id: UUID) -> None:
         logger.warning("could not enqueue message; the requeue sweep will pick it up", exc_info=True)
 
 
-def message_receive(*, feed: Feed, body: bytes, content_type: str) -> RawMessage:
-    """Store the raw body durably. Raises UnreadableBody (after storing it as rejected)."""
+def message_receive(*, feed: Feed, body: bytes, content_type: str, enqueue: bool = True) -> RawMessage:
+    """Store the raw body durably. Raises UnreadableBody (after storing it as rejected).
+    `enqueue=False` leaves it for a caller that processes in-process (bulk loads)."""
     adapter = FORMATS[feed.format]
     received_at = now()
     try:
@@ -65,7 +66,8 @@ def message_receive(*, feed: Feed, body: bytes, content_type: str) -> RawMessage
         message = RawMessage.objects.create(
             feed=feed, body=body, content_type=content_type, received_at=received_at, received_count=count
         )
-        transaction.on_commit(lambda: _enqueue(message.id))
+        if enqueue:
+            transaction.on_commit(lambda: _enqueue(message.id))
     with log_context(message_id=message.id, feed=feed.slug):
         logger.info("message received", extra={"events": count})
     return message
