@@ -89,7 +89,7 @@ class Latency:
 
     def pct(self, p: float) -> float:
         ordered = sorted(self.samples_ms)
-        return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+        return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
     def row(self) -> dict[str, float]:
         return {
@@ -103,7 +103,7 @@ class Latency:
 
 def sample_ids(n: int, seed: int = 5) -> dict[str, list[str]]:
     """Random order ids and random ids of every searchable kind, from what is stored."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - sampling ids for a benchmark
     max_order = OrderProjection.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     orders: list[str] = []
     while len(orders) < n and max_order:
