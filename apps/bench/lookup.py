@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import orjson
@@ -143,3 +144,41 @@ def measure(base_url: str, token: str, ids: dict[str, list[str]], advance: Calla
                 results[name].samples_ms.append(elapsed)
             advance(1)
     return list(results.values())
+
+
+def run(*, events: int, populate_minutes: float, samples: int, console: Any) -> dict[str, Any]:
+    """Fill up to `events` (or as many as fit in `populate_minutes`), then time the lookup API."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from apps.bench.processes import Stack
+
+    have = stored_events()
+    if have < events:
+        with Progress(
+            TextColumn("storing events"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+        ) as progress:
+            task = progress.add_task("store", total=events, completed=have)
+            have = populate(
+                target_events=events, deadline_s=populate_minutes * 60, advance=lambda n: progress.advance(task, n)
+            )
+    token = bench_token()
+    ids = sample_ids(samples)
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    database_url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    with Stack(
+        queue=f"lookup-{int(time.time())}", workers=0, database_url=database_url, redis_url=settings.REDIS_URL
+    ) as stack:
+        stack.wait_ready()
+        with Progress(TextColumn("calling the API"), BarColumn(), MofNCompleteColumn(), console=console) as progress:
+            task = progress.add_task("api", total=len(ids["orders"]))
+            latencies = measure(stack.base_url, token, ids, lambda n: progress.advance(task, n))
+    return {
+        "events_stored": have,
+        "orders": OrderProjection.objects.count(),
+        "ids": Node.objects.count(),
+        "calls": {lat.name: lat.row() for lat in latencies},
+        "bar_p95_ms": BAR_P95_MS,
+        "meets_bar": all(lat.pct(95) <= BAR_P95_MS for lat in latencies),
+    }
