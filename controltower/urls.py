@@ -7,6 +7,7 @@ from apps.common.health import healthz
 api_v1 = [
     path("", include("apps.ingestion.api.urls")),
     path("", include("apps.correlation.api.urls")),
+    path("", include("apps.exceptions.api.urls")),
 ]
 
 urlpatterns = [

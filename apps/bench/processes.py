@@ -62,6 +62,7 @@ class Stack:
         database_url: str,
         redis_url: str,
         store_only: bool = False,
+        settings_module: str = "controltower.settings.base",
         extra_env: dict[str, str] | None = None,
     ) -> None:
         self.queue, self.workers, self.pool, self.web_workers = queue, workers, pool, web_workers
@@ -72,7 +73,7 @@ class Stack:
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.env = {
             **os.environ,
-            "DJANGO_SETTINGS_MODULE": "controltower.settings.base",
+            "DJANGO_SETTINGS_MODULE": settings_module,
             "DATABASE_URL": database_url,
             "REDIS_URL": redis_url,
             "CELERY_QUEUE": queue,

@@ -32,6 +32,8 @@ class Node(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["kind", "value"], name="correlation_node_kind_value_uniq")]
+        # Search takes any id without knowing its kind.
+        indexes = [models.Index(fields=["value"], name="correlation_node_value_idx")]
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.value}"

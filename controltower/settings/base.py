@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "apps.ingestion",
     "apps.events",
     "apps.correlation",
+    "apps.exceptions",
     "apps.simulator",
     "apps.bench",
 ]

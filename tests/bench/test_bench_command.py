@@ -18,6 +18,7 @@ from apps.bench.ingest import (
     stream_make,
     validator_rate,
 )
+from apps.bench.management.commands import bench as bench_command
 from apps.events.validation import ValidEvent, validate_json_batch
 from tests.factories import event
 
@@ -48,6 +49,14 @@ def test_it_refuses_without_redis_and_says_what_to_set():
 def test_it_refuses_on_sqlite(monkeypatch):
     monkeypatch.setattr(connections["default"], "vendor", "sqlite")
     with pytest.raises(CommandError, match=r"the database is sqlite, not PostgreSQL \(set DATABASE_URL\)"):
+        call_command("bench", "ingest", "--events", "10", stdout=io.StringIO())
+
+
+@override_settings(REDIS_URL="redis://127.0.0.1:6379/0")
+def test_it_refuses_a_database_behind_the_code(monkeypatch):
+    monkeypatch.setattr(connections["default"], "vendor", "postgresql")
+    monkeypatch.setattr(bench_command, "unapplied_migrations", lambda: ["correlation.0009_new_column"])
+    with pytest.raises(CommandError, match=r"1 unapplied migrations, e\.g\. correlation\.0009_new_column.*migrate"):
         call_command("bench", "ingest", "--events", "10", stdout=io.StringIO())
 
 

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.permissions import HasCapability
+from apps.exceptions.selectors import open_exception_count
 
 from ..selectors import order_get, search, timeline, unmatched_events
 
@@ -42,7 +43,7 @@ def order_payload(order: Any) -> dict[str, Any]:
         "aliases": order.aliases,
         "pod": order.pod,
         "on_hold": order.on_hold,
-        "open_exceptions": 0,
+        "open_exceptions": open_exception_count(order_id=order.order_id),
         "invoice_hold": None,
         "event_count": order.event_count,
         "last_event_at": order.last_event_at,

@@ -10,6 +10,7 @@ import gc
 import logging
 import os
 import platform
+import subprocess
 import sys
 import threading
 import time
@@ -18,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import IntegrityError, connection
 from django.db.models import ProtectedError
@@ -117,6 +119,11 @@ class Command(BaseCommand):
             action="store_true",
             help="workers without the stages after the store (correlation…), to split the time",
         )
+        ingest.add_argument(
+            "--server-settings",
+            default="controltower.settings.base",
+            help="DJANGO_SETTINGS_MODULE of the server and the workers (to try a settings change)",
+        )
         ingest.add_argument("--keep", action="store_true", help="keep the run's events and messages")
         ingest.add_argument("--json", action="store_true", help="print one JSON object (progress to stderr)")
 
@@ -195,6 +202,7 @@ class Command(BaseCommand):
                 database_url=str(os.environ.get("DATABASE_URL", "")),
                 redis_url=redis_url(),
                 store_only=opts["store_only"],
+                settings_module=opts["server_settings"],
             ) as stack:
                 console.print(
                     f"[bold]Processes[/bold] uvicorn ({opts['web_workers']}) on {stack.base_url}, "
@@ -371,6 +379,11 @@ class Command(BaseCommand):
                 f"python manage.py bench ingest --events {opts['events']} --batch-size {opts['batch_size']} "
                 f"--concurrency {opts['concurrency']} --workers {opts['workers']} --pool {opts['pool']}"
                 + (" --store-only" if opts["store_only"] else "")
+                + (
+                    f" --server-settings {opts['server_settings']}"
+                    if opts["server_settings"] != "controltower.settings.base"
+                    else ""
+                )
             ),
             "setup": {
                 "events": opts["events"],
@@ -380,6 +393,7 @@ class Command(BaseCommand):
                 "pool": opts["pool"],
                 "web_workers": opts["web_workers"],
                 "store_only": opts["store_only"],
+                "server_settings": opts["server_settings"],
                 "seed": opts["seed"],
                 "duplicate_rate": opts["duplicate_rate"],
                 "bad_rate": opts["bad_rate"],
@@ -456,7 +470,8 @@ class Command(BaseCommand):
             "setup",
             f"{setup['workers']} worker(s) {setup['pool']}, uvicorn x{setup['web_workers']}, "
             f"concurrency {setup['concurrency']}, batch size {setup['batch_size']}; "
-            f"{n['machine']['cpus']} CPUs, Python {n['machine']['python']}; load average (1 min) "
+            f"{n['machine']['cpus']} CPUs, Python {n['machine']['python']}, code {n['machine']['code']}; "
+            "load average (1 min) "
             f"{n['machine']['load_average_before'][0]} before, {n['machine']['load_average_after'][0]} after",
         )
         table.add_row(
@@ -513,6 +528,21 @@ class Command(BaseCommand):
         console.print(table)
 
 
+def _code_version() -> str:
+    """The commit measured, `+dirty` when apps/ or controltower/ have uncommitted changes."""
+    try:
+        git = ["git", "-C", str(settings.BASE_DIR)]
+        head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5)  # noqa: S603
+        dirty = subprocess.run(  # noqa: S603
+            [*git, "status", "--porcelain", "--", "apps", "controltower"], capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    if head.returncode != 0:
+        return "unknown"
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
 def _machine() -> dict[str, Any]:
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")
@@ -526,6 +556,7 @@ def _machine() -> dict[str, Any]:
     except Exception:
         redis_version = "?"
     return {
+        "code": _code_version(),
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
         "postgres": postgres,

@@ -1,0 +1,73 @@
+from rest_framework import serializers
+
+from ..choices import CaseStatus, ExceptionKind, Queue, Severity
+from ..models import ExceptionActivity, ExceptionCase
+
+
+class ExceptionSerializer(serializers.ModelSerializer[ExceptionCase]):
+    """The contract's item (http-api.md "Exceptions and SLA"), plus a few extensions."""
+
+    status = serializers.CharField(source="current_status", help_text="open | acknowledged | snoozed | resolved")
+    order = serializers.CharField(source="order.value", allow_null=True, default=None)
+    assignee = serializers.CharField(source="assignee.username", allow_null=True, default=None)
+
+    class Meta:
+        model = ExceptionCase
+        fields = [
+            "id",
+            "kind",
+            "code",
+            "severity",
+            "status",
+            "queue",
+            "order",
+            "opened_at",
+            "last_seen_at",
+            "occurrences",
+            "assignee",
+            "subject",
+            "source_type",
+            "snoozed_until",
+            "resolved_at",
+            "resolution",
+        ]
+
+
+class ActivitySerializer(serializers.ModelSerializer[ExceptionActivity]):
+    actor = serializers.CharField(source="actor.username", allow_null=True, default=None)
+
+    class Meta:
+        model = ExceptionActivity
+        fields = ["at", "action", "actor", "detail"]
+
+
+class FilterSerializer(serializers.Serializer):
+    status = serializers.CharField(required=False, help_text="one status, or several separated by commas")
+    kind = serializers.ChoiceField(choices=ExceptionKind.choices, required=False)
+    queue = serializers.ChoiceField(choices=Queue.choices, required=False)
+    severity = serializers.ChoiceField(choices=Severity.choices, required=False)
+    order = serializers.CharField(required=False)
+    assignee = serializers.CharField(required=False)
+
+    def validate_status(self, value: str) -> list[str]:
+        statuses = [s.strip() for s in value.split(",") if s.strip()]
+        unknown = sorted(set(statuses) - set(CaseStatus.values))
+        if unknown:
+            raise serializers.ValidationError(f"unknown status {', '.join(unknown)}; one of {', '.join(CaseStatus)}")
+        return statuses
+
+
+class AssignSerializer(serializers.Serializer):
+    assignee = serializers.CharField(allow_null=True, help_text="a username, or null to unassign")
+
+
+class SnoozeSerializer(serializers.Serializer):
+    until = serializers.CharField(help_text="RFC 3339 time with offset, in the future")
+
+
+class ResolveSerializer(serializers.Serializer):
+    resolution = serializers.CharField()
+
+
+class CommentSerializer(serializers.Serializer):
+    text = serializers.CharField()

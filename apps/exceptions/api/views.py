@@ -1,0 +1,146 @@
+"""`/api/v1/exceptions/…` (http-api.md "Exceptions and SLA").
+
+Anyone who may look up orders may read the queues; acting on a case needs `work_exceptions`.
+Bad input is a 400 with the field's message; an action the case's state does not allow (it
+is resolved, or was resolved meanwhile) is a 409. Every action answers with the case."""
+
+from typing import Any
+
+from django.contrib.auth.models import User
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import APIException, NotFound, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.accounts.permissions import HasCapability
+from apps.common.time import parse_iso
+
+from .. import services
+from ..models import ExceptionCase
+from ..selectors import exception_activity, exception_get, exception_list
+from .serializers import (
+    ActivitySerializer,
+    AssignSerializer,
+    CommentSerializer,
+    ExceptionSerializer,
+    FilterSerializer,
+    ResolveSerializer,
+    SnoozeSerializer,
+)
+
+LOOKUP = [HasCapability.of("lookup_orders")]
+WORK = [HasCapability.of("work_exceptions")]
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
+class ExceptionListApi(generics.ListAPIView):
+    """`GET /api/v1/exceptions/?status=open&kind=&queue=&order=&severity=&assignee=` — paginated,
+    most severe first, then most recently seen."""
+
+    permission_classes = LOOKUP
+    serializer_class = ExceptionSerializer
+
+    @extend_schema(parameters=[FilterSerializer])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self) -> Any:
+        filters = FilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        return exception_list(filters=filters.validated_data)
+
+
+def _case(case_id: int) -> ExceptionCase:
+    case = exception_get(case_id=case_id)
+    if case is None:
+        raise NotFound(f"no exception {case_id}")
+    return case
+
+
+class ExceptionDetailApi(APIView):
+    """`GET /api/v1/exceptions/<id>/` — the case with its history (extension)."""
+
+    permission_classes = LOOKUP
+
+    @extend_schema(responses={200: ExceptionSerializer})
+    def get(self, request: Request, case_id: int) -> Response:
+        case = _case(case_id)
+        data = dict(ExceptionSerializer(case).data)
+        data["activity"] = ActivitySerializer(exception_activity(case=case), many=True).data
+        return Response(data)
+
+
+class _ActionApi(APIView):
+    """Parse the body, call one service, answer with the case as it is now."""
+
+    permission_classes = WORK
+    input_serializer: type[serializers.Serializer] | None = None
+
+    def act(self, case: ExceptionCase, data: dict[str, Any], actor: User) -> None:
+        raise NotImplementedError
+
+    def post(self, request: Request, case_id: int) -> Response:
+        data: dict[str, Any] = {}
+        if self.input_serializer is not None:
+            body = self.input_serializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            data = dict(body.validated_data)
+        case = _case(case_id)
+        assert isinstance(request.user, User)
+        try:
+            self.act(case, data, request.user)
+        except ValueError as exc:
+            field, _, message = str(exc).partition(": ")
+            raise ValidationError({field: [message]} if message else [str(exc)]) from exc
+        except services.CaseConflict as exc:
+            raise Conflict(str(exc)) from exc
+        return Response(ExceptionSerializer(_case(case_id)).data)
+
+
+@extend_schema(request=AssignSerializer, responses={200: ExceptionSerializer})
+class ExceptionAssignApi(_ActionApi):
+    input_serializer = AssignSerializer
+
+    def act(self, case: ExceptionCase, data: dict[str, Any], actor: User) -> None:
+        assignee = None
+        if data["assignee"]:
+            assignee = User.objects.filter(username=data["assignee"].strip(), is_active=True).first()
+            if assignee is None:
+                raise ValueError(f"assignee: no active user {data['assignee']!r}")
+        services.exception_assign(case=case, assignee=assignee, actor=actor)
+
+
+@extend_schema(request=None, responses={200: ExceptionSerializer})
+class ExceptionAcknowledgeApi(_ActionApi):
+    def act(self, case: ExceptionCase, data: dict[str, Any], actor: User) -> None:
+        services.exception_acknowledge(case=case, actor=actor)
+
+
+@extend_schema(request=SnoozeSerializer, responses={200: ExceptionSerializer})
+class ExceptionSnoozeApi(_ActionApi):
+    input_serializer = SnoozeSerializer
+
+    def act(self, case: ExceptionCase, data: dict[str, Any], actor: User) -> None:
+        services.exception_snooze(case=case, until=parse_iso(data["until"], field="until"), actor=actor)
+
+
+@extend_schema(request=ResolveSerializer, responses={200: ExceptionSerializer})
+class ExceptionResolveApi(_ActionApi):
+    input_serializer = ResolveSerializer
+
+    def act(self, case: ExceptionCase, data: dict[str, Any], actor: User) -> None:
+        services.exception_resolve(case=case, resolution=data["resolution"], actor=actor)
+
+
+@extend_schema(request=CommentSerializer, responses={200: ExceptionSerializer})
+class ExceptionCommentApi(_ActionApi):
+    input_serializer = CommentSerializer
+
+    def act(self, case: ExceptionCase, data: dict[str, Any], actor: User) -> None:
+        services.exception_comment(case=case, text=data["text"], actor=actor)

@@ -1,0 +1,352 @@
+"""Writes on exception cases: opening them from partner events, clearing them, working them.
+
+`exceptions_from_events` is ingestion's stage after correlation (AFTER_STORE), inside the
+message's transaction. Loading is set-based (the batch's relevant events and their orders in two
+queries); then each exception or clearing event is applied in occurred_at order, with a few
+queries each — they are a small share of the traffic.
+
+Arrival order is not occurred_at order, so every decision compares event times:
+* a clearing event resolves a case only if the case's latest occurrence is not newer than it;
+* an exception event older than a clearing of its fingerprint joins the resolved case (or opens
+  one already resolved) instead of reopening the condition.
+
+User actions are compare-and-set updates on `status`: the rowcount says whether the action
+won against a concurrent one or against an automatic resolution."""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+from django.db.models import Count, OuterRef, Subquery
+
+from apps.accounts.services import audit_record
+from apps.common.time import now
+from apps.correlation.models import TimelineEntry
+from apps.events.models import CanonicalEvent
+from apps.events.taxonomy import EXCEPTION_TYPES, EventType, RefKind
+
+from .choices import ACTIVE_STATUSES, ActivityAction, CaseStatus, ExceptionKind, Queue, Severity
+from .models import ExceptionActivity, ExceptionCase, ExceptionOccurrence
+
+# exception type → (the type that clears it, whether the reason codes must match)
+CLEARED_BY: dict[str, tuple[str, bool]] = {
+    EventType.DELIVERY_ATTEMPTED: (EventType.DELIVERY_COMPLETED, False),
+    EventType.EXCEPTION_RAISED: (EventType.EXCEPTION_CLEARED, True),
+}
+CLEARS: dict[str, list[tuple[str, bool]]] = defaultdict(list)
+for _raised, (_clearing, _same_code) in CLEARED_BY.items():
+    CLEARS[_clearing].append((_raised, _same_code))
+
+SEVERITY_OF_TYPE: dict[str, str] = {
+    EventType.DELIVERY_FAILED: Severity.HIGH,
+    EventType.SHIPMENT_TENDER_REJECTED: Severity.HIGH,
+}
+QUEUE_OF_TYPE: dict[str, str] = {EventType.DELIVERY_ATTEMPTED: Queue.CUSTOMER_SERVICE}
+
+# When an event names no order, its case is about this ref (jsonb does not keep key order,
+# so "the first ref" must be chosen by kind, not by position).
+_SUBJECT_KIND_ORDER: tuple[str, ...] = (
+    RefKind.ORDER,
+    RefKind.CUSTOMER_PO,
+    RefKind.INVOICE,
+    RefKind.RETURN,
+    RefKind.SHIPMENT,
+    RefKind.TRACKING_NUMBER,
+    RefKind.LPN,
+    RefKind.WAREHOUSE_TASK,
+    RefKind.DELIVERY_RUN,
+    RefKind.LOAD,
+)
+
+
+class CaseConflict(Exception):
+    """The case is not in a state that allows this action (e.g. already resolved)."""
+
+
+@dataclass(frozen=True)
+class Signal:
+    """One relevant event as seen from one subject (an event on two orders is two signals)."""
+
+    event_id: int
+    type: str
+    code: str
+    occurred_at: datetime
+    subject: str
+    order_id: int | None
+
+    @property
+    def fingerprint(self) -> str:
+        # The event type is part of the key: reason codes are the partner's, per event type
+        # (CUSTOMER_ABSENT on an attempt and on a final failure are two conditions).
+        return f"{ExceptionKind.PARTNER_EXCEPTION}:{self.type}:{self.code}:{self.subject}"
+
+
+def _ref_subject(refs: dict[str, list[str]]) -> str:
+    for kind in _SUBJECT_KIND_ORDER:
+        if refs.get(kind):
+            return f"{kind}:{sorted(refs[kind])[0]}"
+    kind = sorted(refs)[0]
+    return f"{kind}:{sorted(refs[kind])[0]}"
+
+
+def _activity(case_id: int, action: str, at: datetime, *, actor: User | None = None, **detail: Any) -> None:
+    ExceptionActivity.objects.create(case_id=case_id, actor=actor, action=action, detail=detail, at=at)
+
+
+# --- from events ---------------------------------------------------------------------------
+
+
+def exceptions_from_events(event_ids: list[int]) -> None:
+    """Open, count and clear partner exceptions for these stored events (idempotent)."""
+    if not event_ids:
+        return
+    relevant = [*EXCEPTION_TYPES, *CLEARS]
+    rows = list(
+        CanonicalEvent.objects.filter(id__any=event_ids, type__any=relevant).values_list(
+            "id", "type", "occurred_at", "refs", "body__reason__code"
+        )
+    )
+    if not rows:
+        return
+    orders: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for event_id, order_id, order_key in TimelineEntry.objects.filter(
+        event_id__any=[r[0] for r in rows], order__kind=RefKind.ORDER
+    ).values_list("event_id", "order_id", "order__value"):
+        orders[event_id].append((order_id, order_key))
+    signals: list[Signal] = []
+    for event_id, type_, occurred_at, refs, reason_code in rows:
+        code = str(reason_code).strip() if reason_code else type_
+        targets: list[tuple[int | None, str]] = [(o, f"order:{key}") for o, key in orders.get(event_id, [])]
+        for target, subject in targets or [(None, _ref_subject(refs))]:
+            signals.append(Signal(event_id, type_, code, occurred_at, subject, target))
+    counted = set(
+        ExceptionOccurrence.objects.filter(event_id__any=[s.event_id for s in signals]).values_list(
+            "fingerprint", "event_id"
+        )
+    )
+    at = now()
+    for signal in sorted(signals, key=lambda s: (s.occurred_at, s.event_id)):
+        if signal.type in EXCEPTION_TYPES:
+            if (signal.fingerprint, signal.event_id) not in counted:
+                _occurrence_record(signal, at)
+        else:
+            _clear(signal, at)
+
+
+def _occurrence_record(signal: Signal, at: datetime) -> None:
+    fp = signal.fingerprint
+    # 1. Older than a clearing we already applied: it belongs to that (resolved) case.
+    case = (
+        ExceptionCase.objects.filter(fingerprint=fp, status=CaseStatus.RESOLVED, cleared_at__gte=signal.occurred_at)
+        .order_by("cleared_at", "id")
+        .first()
+    )
+    if case is None:
+        unresolved = ExceptionCase.objects.filter(fingerprint=fp, status__in=ACTIVE_STATUSES).first()
+        # 2. A clearing event already stored, newer than this one (and older than the open case,
+        #    if any): the condition this event reports is already over.
+        clearing = _clearing_after(signal)
+        if clearing is not None and (unresolved is None or clearing[1] < unresolved.opened_at):
+            case = _case_create(signal, at, cleared=clearing)
+        else:
+            # 3. The open case, or 4. a new one (reopening a resolved one if any).
+            case = unresolved or _case_create(signal, at)
+    ExceptionOccurrence.objects.bulk_create(
+        [ExceptionOccurrence(case=case, event_id=signal.event_id, fingerprint=fp, occurred_at=signal.occurred_at)],
+        ignore_conflicts=True,
+    )
+    _case_aggregate(case.id)
+
+
+def _clearing_after(signal: Signal) -> tuple[int, datetime, str] | None:
+    """The earliest stored event that clears `signal`'s condition and occurred at or after it."""
+    if signal.type not in CLEARED_BY:
+        return None
+    clearing_type, same_code = CLEARED_BY[signal.type]
+    events = CanonicalEvent.objects.filter(type=clearing_type, occurred_at__gte=signal.occurred_at)
+    if same_code:
+        events = events.filter(body__reason__code=signal.code)
+    if signal.order_id is not None:
+        events = events.filter(timeline_entries__order_id=signal.order_id)
+    else:
+        kind, _, value = signal.subject.partition(":")
+        events = events.filter(ref_rows__kind=kind, ref_rows__value=value)
+    row = events.order_by("occurred_at", "id").values_list("id", "occurred_at", "type").first()
+    return (row[0], row[1], row[2]) if row else None
+
+
+def _case_create(signal: Signal, at: datetime, *, cleared: tuple[int, datetime, str] | None = None) -> ExceptionCase:
+    fp = signal.fingerprint
+    previous = ExceptionCase.objects.filter(fingerprint=fp, status=CaseStatus.RESOLVED).order_by("-id").first()
+    case = ExceptionCase(
+        kind=ExceptionKind.PARTNER_EXCEPTION,
+        code=signal.code[:100],
+        fingerprint=fp,
+        subject=signal.subject,
+        source_type=signal.type,
+        order_id=signal.order_id,
+        severity=SEVERITY_OF_TYPE.get(signal.type, Severity.MEDIUM),
+        queue=QUEUE_OF_TYPE.get(signal.type, Queue.OPS),
+        opened_at=signal.occurred_at,
+        last_seen_at=signal.occurred_at,
+        first_event_id=signal.event_id,
+        last_event_id=signal.event_id,
+        previous=previous,
+    )
+    if cleared is not None:
+        case.status = CaseStatus.RESOLVED
+        case.resolved_at = at
+        case.cleared_by_event_id, case.cleared_at, clearing_type = cleared
+        case.resolution = f"auto: {clearing_type}"
+        case.save()
+        _activity(case.id, ActivityAction.AUTO_RESOLVED, at, event=cleared[0], late=True)
+        return case
+    # Double-checked: the partial unique constraint lets only one unresolved case per
+    # fingerprint exist; if another transaction won, use its case.
+    try:
+        with transaction.atomic():
+            case.save()
+    except IntegrityError:
+        return ExceptionCase.objects.get(fingerprint=fp, status__in=ACTIVE_STATUSES)
+    if previous is not None:
+        _activity(case.id, ActivityAction.REOPENED, at, event=signal.event_id, previous=previous.id)
+    else:
+        _activity(case.id, ActivityAction.OPENED, at, event=signal.event_id)
+    return case
+
+
+def _case_aggregate(case_id: int) -> None:
+    """Counts and first/last from the occurrence rows themselves: exact whatever arrived twice
+    or out of order."""
+    rows = ExceptionOccurrence.objects.filter(case_id=OuterRef("pk"))
+    first = rows.order_by("occurred_at", "event_id")
+    last = rows.order_by("-occurred_at", "-event_id")
+    ExceptionCase.objects.filter(id=case_id).update(
+        occurrences=Subquery(rows.values("case_id").annotate(n=Count("id")).values("n")[:1]),
+        opened_at=Subquery(first.values("occurred_at")[:1]),
+        first_event_id=Subquery(first.values("event_id")[:1]),
+        last_seen_at=Subquery(last.values("occurred_at")[:1]),
+        last_event_id=Subquery(last.values("event_id")[:1]),
+    )
+
+
+def _clear(signal: Signal, at: datetime) -> None:
+    for raised_type, same_code in CLEARS[signal.type]:
+        cases = ExceptionCase.objects.filter(
+            subject=signal.subject,
+            source_type=raised_type,
+            status__in=ACTIVE_STATUSES,
+            last_seen_at__lte=signal.occurred_at,  # a clearing older than the exception clears nothing
+        )
+        if same_code:
+            cases = cases.filter(code=signal.code)
+        for case_id in cases.values_list("id", flat=True):
+            won = ExceptionCase.objects.filter(
+                id=case_id, status__in=ACTIVE_STATUSES, last_seen_at__lte=signal.occurred_at
+            ).update(
+                status=CaseStatus.RESOLVED,
+                resolved_at=at,
+                resolution=f"auto: {signal.type}",
+                cleared_at=signal.occurred_at,
+                cleared_by_event_id=signal.event_id,
+                snoozed_until=None,
+            )
+            if won:
+                _activity(case_id, ActivityAction.AUTO_RESOLVED, at, event=signal.event_id)
+
+
+# --- working the queue ---------------------------------------------------------------------
+
+
+def _transition(
+    case: ExceptionCase,
+    *,
+    actor: User,
+    action: str,
+    allowed: tuple[str, ...],
+    changes: dict[str, Any],
+    detail: dict[str, Any],
+) -> ExceptionCase:
+    at = now()
+    with transaction.atomic():
+        won = ExceptionCase.objects.filter(id=case.id, status__in=allowed).update(**changes)
+        if not won:
+            current = ExceptionCase.objects.filter(id=case.id).values_list("status", flat=True).first()
+            raise CaseConflict(f"cannot {action.replace('_', ' ')} an exception that is {current}")
+        _activity(case.id, action, at, actor=actor, **detail)
+        audit_record(actor=actor, action=f"exception.{action}", target=f"exception:{case.id}", detail=detail)
+    case.refresh_from_db()
+    return case
+
+
+def exception_assign(*, case: ExceptionCase, assignee: User | None, actor: User) -> ExceptionCase:
+    return _transition(
+        case,
+        actor=actor,
+        action=ActivityAction.ASSIGNED,
+        allowed=ACTIVE_STATUSES,
+        changes={"assignee": assignee},
+        detail={"assignee": assignee.get_username() if assignee else None},
+    )
+
+
+def exception_acknowledge(*, case: ExceptionCase, actor: User) -> ExceptionCase:
+    return _transition(
+        case,
+        actor=actor,
+        action=ActivityAction.ACKNOWLEDGED,
+        allowed=(CaseStatus.OPEN, CaseStatus.SNOOZED),
+        changes={"status": CaseStatus.ACKNOWLEDGED, "snoozed_until": None},
+        detail={},
+    )
+
+
+def exception_snooze(*, case: ExceptionCase, until: datetime, actor: User) -> ExceptionCase:
+    if until.tzinfo is None or until.utcoffset() is None:
+        raise ValueError("until: naive time, offset required")
+    if until <= now():
+        raise ValueError("until: must be in the future")
+    return _transition(
+        case,
+        actor=actor,
+        action=ActivityAction.SNOOZED,
+        allowed=ACTIVE_STATUSES,
+        changes={"status": CaseStatus.SNOOZED, "snoozed_until": until},
+        detail={"until": until.isoformat()},
+    )
+
+
+def exception_resolve(*, case: ExceptionCase, resolution: str, actor: User) -> ExceptionCase:
+    resolution = resolution.strip()
+    if not resolution:
+        raise ValueError("resolution: must not be empty")
+    at = now()
+    return _transition(
+        case,
+        actor=actor,
+        action=ActivityAction.RESOLVED,
+        allowed=ACTIVE_STATUSES,
+        # cleared_at = now: a partner event older than this decision joins this case rather
+        # than reopening it; a newer one reopens.
+        changes={
+            "status": CaseStatus.RESOLVED,
+            "resolution": resolution,
+            "resolved_at": at,
+            "cleared_at": at,
+            "snoozed_until": None,
+        },
+        detail={"resolution": resolution},
+    )
+
+
+def exception_comment(*, case: ExceptionCase, text: str, actor: User) -> ExceptionCase:
+    text = text.strip()
+    if not text:
+        raise ValueError("text: must not be empty")
+    with transaction.atomic():
+        _activity(case.id, ActivityAction.COMMENTED, now(), actor=actor, text=text)
+        audit_record(actor=actor, action="exception.commented", target=f"exception:{case.id}", detail={"text": text})
+    return case
