@@ -43,8 +43,8 @@ class EventRefInline(admin.TabularInline[EventRef, CanonicalEvent]):
 
 @admin.register(CanonicalEvent)
 class CanonicalEventAdmin(admin.ModelAdmin[CanonicalEvent]):
-    list_display = ["type", "system", "occurred_at", "event_key", "feed", "received_at"]
-    list_filter = ["type", "system"]
+    list_display = ["type", "system", "occurred_at", "event_key", "feed", "received_at", "matched"]
+    list_filter = ["matched", "type", "system"]  # matched=No: the unmatched events (late binding)
     list_select_related = ["feed"]
     search_fields = ["event_key__exact"]
     search_help_text = "Exact event key: the source's event_id, or sha256:<hash> when it sent none."

@@ -148,3 +148,12 @@ def test_events_are_read_only_with_their_refs(root: Client, acme: Feed, receive:
     assert "SO-77" in detail
     assert "SH-9" in detail
     assert root.get(reverse("admin:events_canonicalevent_add")).status_code == 403
+
+
+def test_admin_lists_the_unmatched_events(root: Client, acme: Feed, receive: Callable[..., RawMessage]) -> None:
+    from tests.factories import event
+
+    receive(acme, [event(1, refs={"order": "SO-1"}), event(2, refs={"tracking_number": "1Z-LOOSE"})])
+    listing = root.get(reverse("admin:events_canonicalevent_changelist"), {"matched__exact": "0"}).content.decode()
+    assert "e-2" in listing
+    assert "e-1" not in listing
