@@ -8,6 +8,7 @@ api_v1 = [
     path("", include("apps.ingestion.api.urls")),
     path("", include("apps.correlation.api.urls")),
     path("", include("apps.exceptions.api.urls")),
+    path("", include("apps.sla.api.urls")),
 ]
 
 urlpatterns = [

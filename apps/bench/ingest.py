@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 from django.apps import apps as django_apps
@@ -444,6 +445,18 @@ def bench_data_delete(feed_ids: Sequence[int]) -> int:
 def database_label() -> str:
     db = connection.settings_dict
     return f"{db.get('HOST') or 'local'}:{db.get('PORT') or ''}/{db.get('NAME')}"
+
+
+def database_url() -> str:
+    """What the subprocesses get as DATABASE_URL: this process's, or one built from its settings."""
+    url = str(getattr(settings, "DATABASE_URL", "") or "")
+    if url:
+        return url
+    db = connection.settings_dict
+    auth = db.get("USER") or ""
+    if auth and db.get("PASSWORD"):
+        auth += f":{quote(str(db['PASSWORD']), safe='')}"
+    return f"postgres://{auth}{'@' if auth else ''}{db.get('HOST') or ''}:{db.get('PORT') or 5432}/{db['NAME']}"
 
 
 def redis_url() -> str:

@@ -127,12 +127,22 @@ def exceptions_from_events(event_ids: list[int]) -> None:
             "fingerprint", "event_id"
         )
     )
+    # Most clearing events (every delivery.completed) have nothing to clear: one query finds
+    # the subjects that have an unresolved case, or get one in this batch.
+    clear_subjects = [s.subject for s in signals if s.type not in EXCEPTION_TYPES]
+    worth_clearing = {s.subject for s in signals if s.type in EXCEPTION_TYPES}
+    if clear_subjects:
+        worth_clearing.update(
+            ExceptionCase.objects.filter(subject__any=clear_subjects, status__in=ACTIVE_STATUSES).values_list(
+                "subject", flat=True
+            )
+        )
     at = now()
     for signal in sorted(signals, key=lambda s: (s.occurred_at, s.event_id)):
         if signal.type in EXCEPTION_TYPES:
             if (signal.fingerprint, signal.event_id) not in counted:
                 _occurrence_record(signal, at)
-        else:
+        elif signal.subject in worth_clearing:
             _clear(signal, at)
 
 
@@ -166,14 +176,21 @@ def _clearing_after(signal: Signal) -> tuple[int, datetime, str] | None:
     if signal.type not in CLEARED_BY:
         return None
     clearing_type, same_code = CLEARED_BY[signal.type]
+    if signal.order_id is not None:
+        # Through the order's timeline index (order, occurred_at): a handful of rows, whatever
+        # the size of the event table.
+        entries = TimelineEntry.objects.filter(
+            order_id=signal.order_id, occurred_at__gte=signal.occurred_at, event__type=clearing_type
+        )
+        if same_code:
+            entries = entries.filter(event__body__reason__code=signal.code)
+        found = entries.order_by("occurred_at", "event_id").values_list("event_id", "occurred_at").first()
+        return (found[0], found[1], clearing_type) if found else None
     events = CanonicalEvent.objects.filter(type=clearing_type, occurred_at__gte=signal.occurred_at)
     if same_code:
         events = events.filter(body__reason__code=signal.code)
-    if signal.order_id is not None:
-        events = events.filter(timeline_entries__order_id=signal.order_id)
-    else:
-        kind, _, value = signal.subject.partition(":")
-        events = events.filter(ref_rows__kind=kind, ref_rows__value=value)
+    kind, _, value = signal.subject.partition(":")
+    events = events.filter(ref_rows__kind=kind, ref_rows__value=value)
     row = events.order_by("occurred_at", "id").values_list("id", "occurred_at", "type").first()
     return (row[0], row[1], row[2]) if row else None
 
@@ -350,3 +367,72 @@ def exception_comment(*, case: ExceptionCase, text: str, actor: User) -> Excepti
         _activity(case.id, ActivityAction.COMMENTED, now(), actor=actor, text=text)
         audit_record(actor=actor, action="exception.commented", target=f"exception:{case.id}", detail={"text": text})
     return case
+
+
+# --- SLA breaches (apps.sla) ---------------------------------------------------------------
+
+
+def sla_breach_open(
+    *,
+    policy_name: str,
+    order_id: int,
+    order_key: str,
+    severity: str,
+    queue: str,
+    breached_at: datetime,
+    cleared: tuple[int | None, datetime, str] | None = None,
+) -> ExceptionCase:
+    """Open the `sla_breach` case of (policy, order), or return the unresolved one.
+
+    With `cleared` (stop event id, its occurred_at, its type) the breach is already over: the
+    case is recorded resolved at once, so that it still counts in reports."""
+    fp = f"{ExceptionKind.SLA_BREACH}:{policy_name}:{order_key}"
+    at = now()
+    previous = ExceptionCase.objects.filter(fingerprint=fp, status=CaseStatus.RESOLVED).order_by("-id").first()
+    case = ExceptionCase(
+        kind=ExceptionKind.SLA_BREACH,
+        code=policy_name[:100],
+        fingerprint=fp,
+        subject=f"{RefKind.ORDER}:{order_key}",
+        order_id=order_id,
+        severity=severity,
+        queue=queue,
+        opened_at=breached_at,
+        last_seen_at=breached_at,
+        occurrences=1,
+        previous=previous,
+    )
+    if cleared is not None:
+        case.status = CaseStatus.RESOLVED
+        case.resolved_at = at
+        case.cleared_by_event_id, case.cleared_at, stop_type = cleared
+        case.resolution = f"auto: {stop_type}"
+        case.save()
+        _activity(case.id, ActivityAction.AUTO_RESOLVED, at, event=cleared[0], late=True)
+        return case
+    # Same guard as partner exceptions: one unresolved case per fingerprint, enforced by the
+    # partial unique constraint; a concurrent winner's case is returned instead.
+    try:
+        with transaction.atomic():
+            case.save()
+    except IntegrityError:
+        return ExceptionCase.objects.get(fingerprint=fp, status__in=ACTIVE_STATUSES)
+    _activity(case.id, ActivityAction.OPENED, at, policy=policy_name, due_at=breached_at.isoformat())
+    return case
+
+
+def sla_breach_resolve(*, case_id: int, event_id: int | None, cleared_at: datetime, stop_type: str) -> bool:
+    """The stop milestone arrived late: resolve the breach case (compare-and-set; False when it
+    was already resolved, e.g. by hand)."""
+    at = now()
+    won = ExceptionCase.objects.filter(id=case_id, status__in=ACTIVE_STATUSES).update(
+        status=CaseStatus.RESOLVED,
+        resolved_at=at,
+        resolution=f"auto: {stop_type}",
+        cleared_at=cleared_at,
+        cleared_by_event_id=event_id,
+        snoozed_until=None,
+    )
+    if won:
+        _activity(case_id, ActivityAction.AUTO_RESOLVED, at, event=event_id)
+    return bool(won)

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "apps.events",
     "apps.correlation",
     "apps.exceptions",
+    "apps.sla",
     "apps.simulator",
     "apps.bench",
 ]
@@ -147,6 +148,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 4
 CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Celery's Django fix-up otherwise closes the connections after every task, which with the psycopg
+# pool under the prefork pool means a new pool (and new connections) per task: half the speed
+# (measured, docs/benchmarks.md).
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A broker that is down must not make the ingest endpoint hang: the message is already
 # committed, and the beat sweep re-enqueues it (apps.ingestion.tasks.requeue_stalled_messages).
@@ -160,6 +165,10 @@ CELERY_BEAT_SCHEDULE = {
     "prune-signature-nonces": {
         "task": "apps.feeds.tasks.prune_signature_nonces",
         "schedule": timedelta(minutes=10),
+    },
+    "sweep-slas": {
+        "task": "apps.sla.tasks.sweep_slas",
+        "schedule": timedelta(minutes=1),
     },
 }
 
