@@ -65,6 +65,9 @@ class ExceptionCase(models.Model):
         ]
         indexes = [
             models.Index(fields=["subject", "source_type"], name="exceptions_case_subject_idx"),
+            # Resolved cases of a fingerprint (late occurrences, reopening): the partial unique
+            # index covers only unresolved ones.
+            models.Index(fields=["fingerprint", "status"], name="exceptions_case_fp_idx"),
             models.Index(fields=["order", "status"], name="exceptions_case_order_idx"),
             models.Index(fields=["status", "-last_seen_at"], name="exceptions_case_queue_idx"),
         ]
