@@ -99,3 +99,18 @@ def test_the_copy_floor_copies_each_event_once_into_scratch_tables(logged):
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_class WHERE relname LIKE 'bench_copy_%'")
         assert cursor.fetchone() == (0,)
+
+
+@override_settings(REDIS_URL="redis://127.0.0.1:6379/0")
+def test_bench_lookup_refuses_on_sqlite(monkeypatch):
+    monkeypatch.setattr(connections["default"], "vendor", "sqlite")
+    with pytest.raises(CommandError, match=r"bench lookup measures the real services: the database is sqlite"):
+        call_command("bench", "lookup", "--events", "10", stdout=io.StringIO())
+
+
+def test_bench_lookup_percentiles_are_nearest_rank():
+    from apps.bench.lookup import Latency
+
+    latency = Latency("order", [float(ms) for ms in range(1, 101)])
+    assert (latency.pct(50), latency.pct(95), latency.pct(99)) == (51.0, 95.0, 99.0)
+    assert latency.row()["n"] == 100
