@@ -199,6 +199,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name for the canonical event types wherever a serializer offers them (SLA start/stop…).
+    "ENUM_NAME_OVERRIDES": {"EventTypeEnum": "apps.events.taxonomy.EventType"},
 }
 
 # --- STATIC --------------------------------------------------------------------------------
