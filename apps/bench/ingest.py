@@ -23,6 +23,7 @@ from django.db.models import PROTECT, Count, ForeignKey, Max, Model, ProtectedEr
 from django.utils import timezone
 
 from apps.events.models import CanonicalEvent, EventRef
+from apps.events.services import EVENT_COLUMNS
 from apps.events.validation import ValidEvent, validate_items, validate_json_batch
 from apps.feeds.models import Feed
 from apps.ingestion.choices import MessageStatus
@@ -203,22 +204,8 @@ def jsonschema_rate(result: ValidatorResult, sample: Sequence[dict[str, Any]]) -
 
 
 # --- COPY ------------------------------------------------------------------------------------
-_COPY_EVENT_COLUMNS = (
-    "id",
-    "feed_id",
-    "message_id",
-    "event_key",
-    "has_source_id",
-    "type",
-    "system",
-    "occurred_at",
-    "occurred_offset_minutes",
-    "received_at",
-    "source_status",
-    "refs",
-    "body",
-    "index_in_message",
-)
+# The store's own column list, plus the id the scratch table gets from a sequence here.
+_COPY_EVENT_COLUMNS = ("id", *EVENT_COLUMNS)
 
 
 @dataclass

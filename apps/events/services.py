@@ -17,7 +17,7 @@ from django.db import connection
 from .models import CanonicalEvent, EventRef
 from .validation import ValidEvent
 
-_EVENT_COLUMNS = (
+EVENT_COLUMNS = (
     "feed_id",
     "message_id",
     "event_key",
@@ -114,7 +114,7 @@ def _row(feed_id: int, system: str, message_id: UUID | str, received_at: datetim
 def _insert_postgres(
     feed_id: int, system: str, message_id: UUID | str, received_at: datetime, events: list[ValidEvent]
 ) -> dict[str, int]:
-    cols = ", ".join(_EVENT_COLUMNS)
+    cols = ", ".join(EVENT_COLUMNS)
     with connection.cursor() as cursor:
         raw = cursor.cursor  # the psycopg 3 cursor: COPY is not part of DB-API
         # Session-scoped (pooled connections keep it); emptied at every commit.
