@@ -15,17 +15,9 @@ from tests.factories import FeedFactory, UserFactory, event
 # Playwright's sync API runs an event loop in this thread; the ORM calls here are ours.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(tempfile.gettempdir())  # /tmp/feed_detail.png etc., to look at
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+
+from tests.browser.conftest import CHROMIUM  # noqa: E402
 
 pytestmark = [
     pytest.mark.browser,
@@ -50,51 +42,41 @@ def ops_lead(transactional_db: None) -> Any:
     return user
 
 
-def test_an_ops_lead_finds_the_reason_an_event_was_rejected(live_server: Any, ops_lead: Any) -> None:
-    from playwright.sync_api import expect, sync_playwright
+def test_an_ops_lead_finds_the_reason_an_event_was_rejected(live_server: Any, page: Any, ops_lead: Any) -> None:
+    from playwright.sync_api import expect
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1360, "height": 900})
-            page.set_default_timeout(10_000)
+    page.goto(f"{live_server.url}/feeds/")
+    expect(page).to_have_url(re.compile(r"/login/\?next=/feeds/"))
+    page.get_by_label("Username").fill("olivia")
+    page.get_by_label("Password").fill("pw-for-tests")
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(r"/feeds/$"))
 
-            page.goto(f"{live_server.url}/feeds/")
-            expect(page).to_have_url(re.compile(r"/login/\?next=/feeds/"))
-            page.get_by_label("Username").fill("olivia")
-            page.get_by_label("Password").fill("pw-for-tests")
-            page.get_by_role("button", name="Log in").click()
-            expect(page).to_have_url(re.compile(r"/feeds/$"))
+    page.goto(f"{live_server.url}/")
+    page.get_by_role("navigation").get_by_role("link", name="Feeds").click()
+    expect(page.locator("#feeds-table")).to_contain_text("Acme Logistics")
+    expect(page.locator("#feeds-table")).to_contain_text("no data yet")  # swift-lastmile
+    page.screenshot(path=SCREENSHOTS / "feed_list.png", full_page=True)
 
-            page.goto(f"{live_server.url}/")
-            page.get_by_role("navigation").get_by_role("link", name="Feeds").click()
-            expect(page.locator("#feeds-table")).to_contain_text("Acme Logistics")
-            expect(page.locator("#feeds-table")).to_contain_text("no data yet")  # swift-lastmile
-            page.screenshot(path=SCREENSHOTS / "feed_list.png", full_page=True)
+    page.get_by_role("link", name="acme-wms").click()
+    rows = page.locator("#message-rows tr:not(.pager-row)")
+    expect(rows).to_have_count(5)
 
-            page.get_by_role("link", name="acme-wms").click()
-            rows = page.locator("#message-rows tr:not(.pager-row)")
-            expect(rows).to_have_count(5)
+    page.get_by_label("Only with rejections").check()
+    expect(page).to_have_url(re.compile(r"with_rejections=1"))
+    expect(rows).to_have_count(2)
+    expect(page.locator("#message-rows")).to_contain_text("partial")
+    page.screenshot(path=SCREENSHOTS / "feed_detail.png", full_page=True)
 
-            page.get_by_label("Only with rejections").check()
-            expect(page).to_have_url(re.compile(r"with_rejections=1"))
-            expect(rows).to_have_count(2)
-            expect(page.locator("#message-rows")).to_contain_text("partial")
-            page.screenshot(path=SCREENSHOTS / "feed_detail.png", full_page=True)
+    page.locator("#message-rows tr", has=page.locator(".badge-partial")).get_by_role("link", name="Open").click()
+    expect(page.locator("h1")).to_contain_text("Message")
+    rejections = page.locator("#rejections")
+    expect(rejections).to_contain_text("e-late-1")
+    expect(rejections).to_contain_text("occurred_at")
+    expect(page.locator("#raw-body")).to_contain_text('"event_id": "e-late-1"')
+    page.screenshot(path=SCREENSHOTS / "message_detail.png", full_page=True)
 
-            page.locator("#message-rows tr", has=page.locator(".badge-partial")).get_by_role(
-                "link", name="Open"
-            ).click()
-            expect(page.locator("h1")).to_contain_text("Message")
-            rejections = page.locator("#rejections")
-            expect(rejections).to_contain_text("e-late-1")
-            expect(rejections).to_contain_text("occurred_at")
-            expect(page.locator("#raw-body")).to_contain_text('"event_id": "e-late-1"')
-            page.screenshot(path=SCREENSHOTS / "message_detail.png", full_page=True)
-
-            # back to the filtered list: the filter is still applied (URL pushed by htmx)
-            page.go_back()
-            expect(page.get_by_label("Only with rejections")).to_be_checked()
-            expect(rows).to_have_count(2)
-        finally:
-            browser.close()
+    # back to the filtered list: the filter is still applied (URL pushed by htmx)
+    page.go_back()
+    expect(page.get_by_label("Only with rejections")).to_be_checked()
+    expect(rows).to_have_count(2)

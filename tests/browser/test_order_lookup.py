@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.browser.test_feed_pages import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
+from tests.browser.conftest import CHROMIUM
+from tests.browser.test_feed_pages import SCREENSHOTS
 from tests.correlation.conftest import World
 from tests.factories import UserFactory
 
@@ -80,65 +81,52 @@ def cs_agent(transactional_db: None) -> Any:
     return user
 
 
-def test_a_cs_agent_finds_an_order_from_a_tracking_number(live_server: Any, cs_agent: Any) -> None:
-    from playwright.sync_api import expect, sync_playwright
+def test_a_cs_agent_finds_an_order_from_a_tracking_number(live_server: Any, page: Any, cs_agent: Any) -> None:
+    from playwright.sync_api import expect
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1360, "height": 900})
-            page.set_default_timeout(15_000)
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Username").fill("carla")
+    page.get_by_label("Password").fill("pw-for-tests")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("#recent-orders")).to_contain_text("SO-1001")
+    page.screenshot(path=SCREENSHOTS / "home.png", full_page=True)
 
-            page.goto(f"{live_server.url}/login/")
-            page.get_by_label("Username").fill("carla")
-            page.get_by_label("Password").fill("pw-for-tests")
-            page.get_by_role("button", name="Log in").click()
-            expect(page.locator("#recent-orders")).to_contain_text("SO-1001")
-            page.screenshot(path=SCREENSHOTS / "home.png", full_page=True)
+    box = page.locator("header").get_by_role("searchbox", name="Find an order by any id")
+    box.fill("1Z999AA10123456784")
+    box.press("Enter")
 
-            box = page.locator("header").get_by_role("searchbox", name="Find an order by any id")
-            box.fill("1Z999AA10123456784")
-            box.press("Enter")
-
-            expect(page).to_have_url(re.compile(r"/orders/SO-1001/$"))
-            expect(page.locator("h1")).to_contain_text("SO-1001")
-            cards = page.locator("#systems .syscard")
-            expect(cards).to_have_count(4)
-            for label in ("ERP", "WMS", "TMS", "Last mile"):
-                expect(page.get_by_role("region", name=label)).to_be_visible()
-            expect(page.locator("#promise")).to_contain_text("late by 16h")
-            expect(page.locator("#timeline-chart .main-svg").first).to_be_attached()
-            expect(page.locator("#events")).to_contain_text("via tracking_number 1Z999AA10123456784")
-            page.screenshot(path=SCREENSHOTS / "order_page.png", full_page=True)
-        finally:
-            browser.close()
+    expect(page).to_have_url(re.compile(r"/orders/SO-1001/$"))
+    expect(page.locator("h1")).to_contain_text("SO-1001")
+    cards = page.locator("#systems .syscard")
+    expect(cards).to_have_count(4)
+    for label in ("ERP", "WMS", "TMS", "Last mile"):
+        expect(page.get_by_role("region", name=label)).to_be_visible()
+    expect(page.locator("#promise")).to_contain_text("late by 16h")
+    expect(page.locator("#timeline-chart .main-svg").first).to_be_attached()
+    expect(page.locator("#events")).to_contain_text("via tracking_number 1Z999AA10123456784")
+    page.screenshot(path=SCREENSHOTS / "order_page.png", full_page=True)
 
 
-def test_an_unknown_or_unbound_tracking_number_says_why_nothing_was_found(live_server: Any, cs_agent: Any) -> None:
-    from playwright.sync_api import expect, sync_playwright
+def test_an_unknown_or_unbound_tracking_number_says_why_nothing_was_found(
+    live_server: Any, page: Any, cs_agent: Any
+) -> None:
+    from playwright.sync_api import expect
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1360, "height": 900})
-            page.set_default_timeout(15_000)
-            page.goto(f"{live_server.url}/login/?next=/search/")
-            page.get_by_label("Username").fill("carla")
-            page.get_by_label("Password").fill("pw-for-tests")
-            page.get_by_role("button", name="Log in").click()
-            page.locator("#q-main").fill("1Z999AA1O123456784")  # a letter O for a zero
-            page.locator("#q-main").press("Enter")
-            expect(page.locator("#search-empty")).to_contain_text("check for typos")
-            page.screenshot(path=SCREENSHOTS / "search_empty.png", full_page=True)
+    page.goto(f"{live_server.url}/login/?next=/search/")
+    page.get_by_label("Username").fill("carla")
+    page.get_by_label("Password").fill("pw-for-tests")
+    page.get_by_role("button", name="Log in").click()
+    page.locator("#q-main").fill("1Z999AA1O123456784")  # a letter O for a zero
+    page.locator("#q-main").press("Enter")
+    expect(page.locator("#search-empty")).to_contain_text("check for typos")
+    page.screenshot(path=SCREENSHOTS / "search_empty.png", full_page=True)
 
-            # an id seen only on a scan that no system has bound yet
-            page.locator("#q-main").fill("1Z777")
-            page.locator("#q-main").press("Enter")
-            expect(page.locator("#search-unmatched")).to_contain_text("not on any order yet")
-            page.get_by_role("link", name="See these unmatched events").click()
-            expect(page).to_have_url(re.compile(r"/unmatched/\?ref=1Z777$"))
-            expect(page.locator("#unmatched-events")).to_contain_text("scan-77")
-            expect(page.get_by_label("Id", exact=True)).to_have_value("1Z777")
-            page.screenshot(path=SCREENSHOTS / "unmatched.png", full_page=True)
-        finally:
-            browser.close()
+    # an id seen only on a scan that no system has bound yet
+    page.locator("#q-main").fill("1Z777")
+    page.locator("#q-main").press("Enter")
+    expect(page.locator("#search-unmatched")).to_contain_text("not on any order yet")
+    page.get_by_role("link", name="See these unmatched events").click()
+    expect(page).to_have_url(re.compile(r"/unmatched/\?ref=1Z777$"))
+    expect(page.locator("#unmatched-events")).to_contain_text("scan-77")
+    expect(page.get_by_label("Id", exact=True)).to_have_value("1Z777")
+    page.screenshot(path=SCREENSHOTS / "unmatched.png", full_page=True)
