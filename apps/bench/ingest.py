@@ -23,7 +23,7 @@ from django.db.models import PROTECT, Count, ForeignKey, Max, Model, ProtectedEr
 from django.utils import timezone
 
 from apps.events.models import CanonicalEvent, EventRef
-from apps.events.services import EVENT_COLUMNS
+from apps.events.services import EVENT_COLUMNS, event_row
 from apps.events.validation import ValidEvent, validate_items, validate_json_batch
 from apps.feeds.models import Feed
 from apps.ingestion.choices import MessageStatus
@@ -241,24 +241,8 @@ def copy_rate(groups: Sequence[tuple[int, str, Sequence[ValidEvent]]], *, logged
                 continue
             seen.add((feed_id, e.event_key))
             event_id = len(event_rows) + 1
-            event_rows.append(
-                (
-                    event_id,
-                    feed_id,
-                    message_id,
-                    e.event_key,
-                    e.has_source_id,
-                    e.type,
-                    system,
-                    e.occurred_at,
-                    e.offset_minutes,
-                    received_at,
-                    e.source_status,
-                    orjson.dumps(e.refs).decode(),
-                    orjson.dumps(e.body).decode(),
-                    e.index,
-                )
-            )
+            # Exactly the rows the store COPYs, so the floor measures the same bytes.
+            event_rows.append((event_id, *event_row(feed_id, system, message_id, received_at, e)))
             for kind, values in e.refs.items():
                 for value in values:
                     ref_rows.append((len(ref_rows) + 1, event_id, kind, value))

@@ -93,7 +93,10 @@ def _owners(feed_id: int, keys: list[str]) -> dict[str, tuple[int, object]]:
     return out
 
 
-def _row(feed_id: int, system: str, message_id: UUID | str, received_at: datetime, e: ValidEvent) -> tuple[object, ...]:
+def event_row(
+    feed_id: int, system: str, message_id: UUID | str, received_at: datetime, e: ValidEvent
+) -> tuple[object, ...]:
+    """One row of EVENT_COLUMNS, as COPY writes it."""
     return (
         feed_id,
         str(message_id),
@@ -124,7 +127,7 @@ def _insert_postgres(
         )
         with raw.copy(f"COPY ct_stage_events ({cols}) FROM STDIN") as copy:
             for e in events:
-                copy.write_row(_row(feed_id, system, message_id, received_at, e))
+                copy.write_row(event_row(feed_id, system, message_id, received_at, e))
         raw.execute(
             f"INSERT INTO events_canonicalevent ({cols}) "  # noqa: S608 - fixed column list
             f"SELECT {cols} FROM ct_stage_events ORDER BY index_in_message "

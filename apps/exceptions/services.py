@@ -213,6 +213,22 @@ def _case_create(signal: Signal, at: datetime, *, cleared: tuple[int, datetime, 
         last_event_id=signal.event_id,
         previous=previous,
     )
+    saved, created = _case_store(case, at, cleared=cleared)
+    if created:
+        if previous is not None:
+            _activity(saved.id, ActivityAction.REOPENED, at, event=signal.event_id, previous=previous.id)
+        else:
+            _activity(saved.id, ActivityAction.OPENED, at, event=signal.event_id)
+    return saved
+
+
+def _case_store(
+    case: ExceptionCase, at: datetime, *, cleared: tuple[int | None, datetime, str] | None
+) -> tuple[ExceptionCase, bool]:
+    """Save a new case, already resolved when `cleared` (event id, time, type) says the
+    condition is over. Otherwise double-checked: the partial unique constraint lets only one
+    unresolved case per fingerprint exist, and when another transaction won, its case is
+    returned (with False: this call created nothing)."""
     if cleared is not None:
         case.status = CaseStatus.RESOLVED
         case.resolved_at = at
@@ -220,19 +236,13 @@ def _case_create(signal: Signal, at: datetime, *, cleared: tuple[int, datetime, 
         case.resolution = f"auto: {clearing_type}"
         case.save()
         _activity(case.id, ActivityAction.AUTO_RESOLVED, at, event=cleared[0], late=True)
-        return case
-    # Double-checked: the partial unique constraint lets only one unresolved case per
-    # fingerprint exist; if another transaction won, use its case.
+        return case, False
     try:
         with transaction.atomic():
             case.save()
     except IntegrityError:
-        return ExceptionCase.objects.get(fingerprint=fp, status__in=ACTIVE_STATUSES)
-    if previous is not None:
-        _activity(case.id, ActivityAction.REOPENED, at, event=signal.event_id, previous=previous.id)
-    else:
-        _activity(case.id, ActivityAction.OPENED, at, event=signal.event_id)
-    return case
+        return ExceptionCase.objects.get(fingerprint=case.fingerprint, status__in=ACTIVE_STATUSES), False
+    return case, True
 
 
 def _case_aggregate(case_id: int) -> None:
@@ -402,23 +412,10 @@ def sla_breach_open(
         occurrences=1,
         previous=previous,
     )
-    if cleared is not None:
-        case.status = CaseStatus.RESOLVED
-        case.resolved_at = at
-        case.cleared_by_event_id, case.cleared_at, stop_type = cleared
-        case.resolution = f"auto: {stop_type}"
-        case.save()
-        _activity(case.id, ActivityAction.AUTO_RESOLVED, at, event=cleared[0], late=True)
-        return case
-    # Same guard as partner exceptions: one unresolved case per fingerprint, enforced by the
-    # partial unique constraint; a concurrent winner's case is returned instead.
-    try:
-        with transaction.atomic():
-            case.save()
-    except IntegrityError:
-        return ExceptionCase.objects.get(fingerprint=fp, status__in=ACTIVE_STATUSES)
-    _activity(case.id, ActivityAction.OPENED, at, policy=policy_name, due_at=breached_at.isoformat())
-    return case
+    saved, created = _case_store(case, at, cleared=cleared)
+    if created:
+        _activity(saved.id, ActivityAction.OPENED, at, policy=policy_name, due_at=breached_at.isoformat())
+    return saved
 
 
 def sla_breach_resolve(*, case_id: int, event_id: int | None, cleared_at: datetime, stop_type: str) -> bool:

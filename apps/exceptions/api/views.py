@@ -4,6 +4,7 @@ Anyone who may look up orders may read the queues; acting on a case needs `work_
 Bad input is a 400 with the field's message; an action the case's state does not allow (it
 is resolved, or was resolved meanwhile) is a 409. Every action answers with the case."""
 
+import abc
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -76,14 +77,15 @@ class ExceptionDetailApi(APIView):
         return Response(data)
 
 
-class _ActionApi(APIView):
+class _ActionApi(APIView, abc.ABC):
     """Parse the body, call one service, answer with the case as it is now."""
 
     permission_classes = WORK
     input_serializer: type[serializers.Serializer] | None = None
 
+    @abc.abstractmethod
     def act(self, case: ExceptionCase, data: dict[str, Any], actor: User) -> None:
-        raise NotImplementedError
+        """The one service call of this action."""
 
     def post(self, request: Request, case_id: int) -> Response:
         data: dict[str, Any] = {}
