@@ -1,4 +1,4 @@
-"""Writes on exception cases: opening them from partner events, clearing them, working them.
+"""Partner exceptions: opening cases from exception-type events and clearing them.
 
 `exceptions_from_events` is ingestion's stage after correlation (AFTER_STORE), inside the
 message's transaction. Loading is set-based (the batch's relevant events and their orders in two
@@ -16,20 +16,15 @@ won against a concurrent one or against an automatic resolution."""
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from django.contrib.auth.models import User
-from django.db import IntegrityError, transaction
-from django.db.models import Count, OuterRef, Subquery
-
-from apps.accounts.services import audit_record
 from apps.common.time import now
 from apps.correlation.models import TimelineEntry
 from apps.events.models import CanonicalEvent
 from apps.events.taxonomy import EXCEPTION_TYPES, EventType, RefKind
 
-from .choices import ACTIVE_STATUSES, ActivityAction, CaseStatus, ExceptionKind, Queue, Severity
-from .models import ExceptionActivity, ExceptionCase, ExceptionOccurrence
+from ..choices import ACTIVE_STATUSES, ActivityAction, CaseStatus, ExceptionKind, Queue, Severity
+from ..models import ExceptionCase, ExceptionOccurrence
+from .cases import activity_record, case_aggregate, case_store
 
 # exception type → (the type that clears it, whether the reason codes must match)
 CLEARED_BY: dict[str, tuple[str, bool]] = {
@@ -62,10 +57,6 @@ _SUBJECT_KIND_ORDER: tuple[str, ...] = (
 )
 
 
-class CaseConflict(Exception):
-    """The case is not in a state that allows this action (e.g. already resolved)."""
-
-
 @dataclass(frozen=True)
 class Signal:
     """One relevant event as seen from one subject (an event on two orders is two signals)."""
@@ -90,10 +81,6 @@ def _ref_subject(refs: dict[str, list[str]]) -> str:
             return f"{kind}:{sorted(refs[kind])[0]}"
     kind = sorted(refs)[0]
     return f"{kind}:{sorted(refs[kind])[0]}"
-
-
-def _activity(case_id: int, action: str, at: datetime, *, actor: User | None = None, **detail: Any) -> None:
-    ExceptionActivity.objects.create(case_id=case_id, actor=actor, action=action, detail=detail, at=at)
 
 
 # --- from events ---------------------------------------------------------------------------
@@ -168,7 +155,7 @@ def _occurrence_record(signal: Signal, at: datetime) -> None:
         [ExceptionOccurrence(case=case, event_id=signal.event_id, fingerprint=fp, occurred_at=signal.occurred_at)],
         ignore_conflicts=True,
     )
-    _case_aggregate(case.id)
+    case_aggregate(case.id)
 
 
 def _clearing_after(signal: Signal) -> tuple[int, datetime, str] | None:
@@ -213,51 +200,13 @@ def _case_create(signal: Signal, at: datetime, *, cleared: tuple[int, datetime, 
         last_event_id=signal.event_id,
         previous=previous,
     )
-    saved, created = _case_store(case, at, cleared=cleared)
+    saved, created = case_store(case, at, cleared=cleared)
     if created:
         if previous is not None:
-            _activity(saved.id, ActivityAction.REOPENED, at, event=signal.event_id, previous=previous.id)
+            activity_record(saved.id, ActivityAction.REOPENED, at, event=signal.event_id, previous=previous.id)
         else:
-            _activity(saved.id, ActivityAction.OPENED, at, event=signal.event_id)
+            activity_record(saved.id, ActivityAction.OPENED, at, event=signal.event_id)
     return saved
-
-
-def _case_store(
-    case: ExceptionCase, at: datetime, *, cleared: tuple[int | None, datetime, str] | None
-) -> tuple[ExceptionCase, bool]:
-    """Save a new case, already resolved when `cleared` (event id, time, type) says the
-    condition is over. Otherwise double-checked: the partial unique constraint lets only one
-    unresolved case per fingerprint exist, and when another transaction won, its case is
-    returned (with False: this call created nothing)."""
-    if cleared is not None:
-        case.status = CaseStatus.RESOLVED
-        case.resolved_at = at
-        case.cleared_by_event_id, case.cleared_at, clearing_type = cleared
-        case.resolution = f"auto: {clearing_type}"
-        case.save()
-        _activity(case.id, ActivityAction.AUTO_RESOLVED, at, event=cleared[0], late=True)
-        return case, False
-    try:
-        with transaction.atomic():
-            case.save()
-    except IntegrityError:
-        return ExceptionCase.objects.get(fingerprint=case.fingerprint, status__in=ACTIVE_STATUSES), False
-    return case, True
-
-
-def _case_aggregate(case_id: int) -> None:
-    """Counts and first/last from the occurrence rows themselves: exact whatever arrived twice
-    or out of order."""
-    rows = ExceptionOccurrence.objects.filter(case_id=OuterRef("pk"))
-    first = rows.order_by("occurred_at", "event_id")
-    last = rows.order_by("-occurred_at", "-event_id")
-    ExceptionCase.objects.filter(id=case_id).update(
-        occurrences=Subquery(rows.values("case_id").annotate(n=Count("id")).values("n")[:1]),
-        opened_at=Subquery(first.values("occurred_at")[:1]),
-        first_event_id=Subquery(first.values("event_id")[:1]),
-        last_seen_at=Subquery(last.values("occurred_at")[:1]),
-        last_event_id=Subquery(last.values("event_id")[:1]),
-    )
 
 
 def _clear(signal: Signal, at: datetime) -> None:
@@ -282,154 +231,4 @@ def _clear(signal: Signal, at: datetime) -> None:
                 snoozed_until=None,
             )
             if won:
-                _activity(case_id, ActivityAction.AUTO_RESOLVED, at, event=signal.event_id)
-
-
-# --- working the queue ---------------------------------------------------------------------
-
-
-def _transition(
-    case: ExceptionCase,
-    *,
-    actor: User,
-    action: str,
-    allowed: tuple[str, ...],
-    changes: dict[str, Any],
-    detail: dict[str, Any],
-) -> ExceptionCase:
-    at = now()
-    with transaction.atomic():
-        won = ExceptionCase.objects.filter(id=case.id, status__in=allowed).update(**changes)
-        if not won:
-            current = ExceptionCase.objects.filter(id=case.id).values_list("status", flat=True).first()
-            raise CaseConflict(f"cannot {action.replace('_', ' ')} an exception that is {current}")
-        _activity(case.id, action, at, actor=actor, **detail)
-        audit_record(actor=actor, action=f"exception.{action}", target=f"exception:{case.id}", detail=detail)
-    case.refresh_from_db()
-    return case
-
-
-def exception_assign(*, case: ExceptionCase, assignee: User | None, actor: User) -> ExceptionCase:
-    return _transition(
-        case,
-        actor=actor,
-        action=ActivityAction.ASSIGNED,
-        allowed=ACTIVE_STATUSES,
-        changes={"assignee": assignee},
-        detail={"assignee": assignee.get_username() if assignee else None},
-    )
-
-
-def exception_acknowledge(*, case: ExceptionCase, actor: User) -> ExceptionCase:
-    return _transition(
-        case,
-        actor=actor,
-        action=ActivityAction.ACKNOWLEDGED,
-        allowed=(CaseStatus.OPEN, CaseStatus.SNOOZED),
-        changes={"status": CaseStatus.ACKNOWLEDGED, "snoozed_until": None},
-        detail={},
-    )
-
-
-def exception_snooze(*, case: ExceptionCase, until: datetime, actor: User) -> ExceptionCase:
-    if until.tzinfo is None or until.utcoffset() is None:
-        raise ValueError("until: naive time, offset required")
-    if until <= now():
-        raise ValueError("until: must be in the future")
-    return _transition(
-        case,
-        actor=actor,
-        action=ActivityAction.SNOOZED,
-        allowed=ACTIVE_STATUSES,
-        changes={"status": CaseStatus.SNOOZED, "snoozed_until": until},
-        detail={"until": until.isoformat()},
-    )
-
-
-def exception_resolve(*, case: ExceptionCase, resolution: str, actor: User) -> ExceptionCase:
-    resolution = resolution.strip()
-    if not resolution:
-        raise ValueError("resolution: must not be empty")
-    at = now()
-    return _transition(
-        case,
-        actor=actor,
-        action=ActivityAction.RESOLVED,
-        allowed=ACTIVE_STATUSES,
-        # cleared_at = now: a partner event older than this decision joins this case rather
-        # than reopening it; a newer one reopens.
-        changes={
-            "status": CaseStatus.RESOLVED,
-            "resolution": resolution,
-            "resolved_at": at,
-            "cleared_at": at,
-            "snoozed_until": None,
-        },
-        detail={"resolution": resolution},
-    )
-
-
-def exception_comment(*, case: ExceptionCase, text: str, actor: User) -> ExceptionCase:
-    text = text.strip()
-    if not text:
-        raise ValueError("text: must not be empty")
-    with transaction.atomic():
-        _activity(case.id, ActivityAction.COMMENTED, now(), actor=actor, text=text)
-        audit_record(actor=actor, action="exception.commented", target=f"exception:{case.id}", detail={"text": text})
-    return case
-
-
-# --- SLA breaches (apps.sla) ---------------------------------------------------------------
-
-
-def sla_breach_open(
-    *,
-    policy_name: str,
-    order_id: int,
-    order_key: str,
-    severity: str,
-    queue: str,
-    breached_at: datetime,
-    cleared: tuple[int | None, datetime, str] | None = None,
-) -> ExceptionCase:
-    """Open the `sla_breach` case of (policy, order), or return the unresolved one.
-
-    With `cleared` (stop event id, its occurred_at, its type) the breach is already over: the
-    case is recorded resolved at once, so that it still counts in reports."""
-    fp = f"{ExceptionKind.SLA_BREACH}:{policy_name}:{order_key}"
-    at = now()
-    previous = ExceptionCase.objects.filter(fingerprint=fp, status=CaseStatus.RESOLVED).order_by("-id").first()
-    case = ExceptionCase(
-        kind=ExceptionKind.SLA_BREACH,
-        code=policy_name[:100],
-        fingerprint=fp,
-        subject=f"{RefKind.ORDER}:{order_key}",
-        order_id=order_id,
-        severity=severity,
-        queue=queue,
-        opened_at=breached_at,
-        last_seen_at=breached_at,
-        occurrences=1,
-        previous=previous,
-    )
-    saved, created = _case_store(case, at, cleared=cleared)
-    if created:
-        _activity(saved.id, ActivityAction.OPENED, at, policy=policy_name, due_at=breached_at.isoformat())
-    return saved
-
-
-def sla_breach_resolve(*, case_id: int, event_id: int | None, cleared_at: datetime, stop_type: str) -> bool:
-    """The stop milestone arrived late: resolve the breach case (compare-and-set; False when it
-    was already resolved, e.g. by hand)."""
-    at = now()
-    won = ExceptionCase.objects.filter(id=case_id, status__in=ACTIVE_STATUSES).update(
-        status=CaseStatus.RESOLVED,
-        resolved_at=at,
-        resolution=f"auto: {stop_type}",
-        cleared_at=cleared_at,
-        cleared_by_event_id=event_id,
-        snoozed_until=None,
-    )
-    if won:
-        _activity(case_id, ActivityAction.AUTO_RESOLVED, at, event=event_id)
-    return bool(won)
+                activity_record(case_id, ActivityAction.AUTO_RESOLVED, at, event=signal.event_id)
