@@ -57,3 +57,8 @@ def case_aggregate(case_id: int) -> None:
         last_seen_at=Subquery(last.values("occurred_at")[:1]),
         last_event_id=Subquery(last.values("event_id")[:1]),
     )
+
+
+def case_changed(case_id: int, *, opened: bool = False) -> None:
+    """Tell the live pages that a case was opened or changed (after commit). Every write on a
+    case calls this once; the live slice builds the `exception.opened|updated` message here."""
