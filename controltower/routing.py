@@ -1,5 +1,7 @@
-"""Websocket routes; the live apps add theirs here."""
+"""Websocket routes (controltower.asgi wraps them in the session auth and origin check)."""
 
 from typing import Any
 
-websocket_urlpatterns: list[Any] = []
+from apps.live.routing import websocket_urlpatterns as live_urlpatterns
+
+websocket_urlpatterns: list[Any] = [*live_urlpatterns]

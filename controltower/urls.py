@@ -20,6 +20,9 @@ urlpatterns = [
     path("", include("apps.accounts.urls")),
     path("", include("apps.ingestion.urls")),
     path("", include("apps.correlation.urls")),
+    path("", include("apps.sla.urls")),
+    path("", include("apps.dashboard.urls")),
+    path("", include("apps.exceptions.urls")),
 ]
 
 handler404 = "apps.common.views.not_found"

@@ -13,10 +13,12 @@ from typing import Any, NamedTuple
 
 from django.db import connection
 
+from apps.common.lookups import array_literal
 from apps.common.time import now
 from apps.events.models import CanonicalEvent
 
 from .graph import Closure, closures, orders_reaching
+from .live import orders_changed
 from .models import Link, Node, OrderProjection, TimelineEntry
 from .projection import ShipmentFacts, TimelineEvent, apply, empty_state, finish
 from .rules import alias_bindings, is_run_level, link_pairs
@@ -76,24 +78,57 @@ def events_correlate(event_ids: list[int]) -> set[int]:
     node_ids, created = nodes_ensure((k, v) for _, refs in events for k, vs in refs.items() for v in vs)
     at = now()
     events.sort()  # the earliest stored event of a batch is the provenance of what it establishes
-    links: dict[tuple[int, int], Link] = {}
+    links: dict[tuple[int, int], tuple[str, int]] = {}  # (source, target) -> (target kind, event)
     bindings: dict[int, tuple[int, int]] = {}
     for event_id, refs in events:
         for a, b in link_pairs(refs):
             na, nb = node_ids[a], node_ids[b]
-            links.setdefault(
-                (na, nb), Link(source_id=na, target_id=nb, target_kind=b[0], event_id=event_id, created_at=at)
-            )
-            links.setdefault(
-                (nb, na), Link(source_id=nb, target_id=na, target_kind=a[0], event_id=event_id, created_at=at)
-            )
+            links.setdefault((na, nb), (b[0], event_id))
+            links.setdefault((nb, na), (a[0], event_id))
         for alias, entity in alias_bindings(refs):
             bindings.setdefault(node_ids[alias], (node_ids[entity], event_id))
-    Link.objects.bulk_create(list(links.values()), ignore_conflicts=True, batch_size=2000)
+    _insert_links(links, at)
     bound = _bind_aliases(bindings, at)
     orders = orders_reaching(node_ids.values())
     orders_refresh(orders, new_event_ids=[e for e, _ in events], created_nodes=created, bound_aliases=bound)
+    orders_changed(orders)
     return orders
+
+
+def _insert_links(links: dict[tuple[int, int], tuple[str, int]], at: datetime) -> None:
+    """New links only (`ON CONFLICT DO NOTHING`: the first event to name a pair keeps it). On
+    PostgreSQL one INSERT from arrays: thousands of model instances and bound parameters per
+    batch cost more than the insert itself."""
+    if not links:
+        return
+    if connection.vendor == "postgresql":
+        pairs = list(links)
+        columns: tuple[list[Any], ...] = (
+            [p[0] for p in pairs],
+            [p[1] for p in pairs],
+            [links[p][0] for p in pairs],
+            [links[p][1] for p in pairs],
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO correlation_link (source_id, target_id, target_kind, event_id, created_at) "
+                "SELECT s, t, k, e, %s FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::bigint[]) "
+                "AS v(s, t, k, e) ON CONFLICT DO NOTHING",
+                [at, *(_literal(column) for column in columns)],
+            )
+        return
+    Link.objects.bulk_create(
+        [Link(source_id=s, target_id=t, target_kind=k, event_id=e, created_at=at) for (s, t), (k, e) in links.items()],
+        ignore_conflicts=True,
+        batch_size=2000,
+    )
+
+
+def _literal(values: list[Any]) -> str:
+    literal = array_literal(values)
+    if literal is None:
+        raise ValueError("ids and kinds only")  # never: the columns are ints and strings
+    return literal[0]
 
 
 def _bind_aliases(bindings: dict[int, tuple[int, int]], at: datetime) -> set[int]:
@@ -132,10 +167,11 @@ def orders_refresh(
     """Bring timeline membership and projections of these orders up to date.
 
     With `new_event_ids` (the hot path), those events are folded into each order's stored
-    state. That is exact when the order's closure gained only nodes created by these same
-    events (no older event can name them) and no alias in it was bound now (which could
-    re-attribute older events to a shipment); other orders are recomputed from their whole
-    timeline, which is also what happens without `new_event_ids`."""
+    state (a new order: into the empty state). That is exact when the order's closure gained
+    only nodes created by these same events (no older event can name them) and no alias in it
+    that existed before was bound now (which could re-attribute older events to a shipment);
+    other orders are recomputed from their whole timeline, which is also what happens without
+    `new_event_ids`."""
     order_list = sorted(set(order_ids))
     new_events = _events_by_id(new_event_ids) if new_event_ids is not None else None
     for start in range(0, len(order_list), 500):
@@ -185,12 +221,17 @@ def _refresh_batch(
         closure = cls[cid]
         shipments, tasks, aliases = _closure_facts(closure, nodes, runs_of)
         if new_events is not None:
-            known = states.get(cid) or {}
-            gained = set(closure.members) - set(known.get("members", []))
-            if not known or gained - created_nodes or bound_aliases & set(closure.members):
+            # An order without a stored fold starts from the empty state: exact when every node
+            # of its closure was created by these events (a new order, the common case).
+            state = states.get(cid) or empty_state()
+            gained = set(closure.members) - set(state.get("members", []))
+            # An alias created now is named by these events only, so binding it re-attributes
+            # nothing already folded.
+            if gained - created_nodes or (bound_aliases - created_nodes) & closure.members.keys():
                 recompute.append(cid)
                 continue
-        state = states[cid] if new_events is not None else empty_state()
+        else:
+            state = empty_state()
         for index in sorted({i for n in closure.members for i in naming.get(n, [])}):
             eid, etype, system, feed, occurred, received, refs, body = candidates[index]
             via = _via(closure, refs, by_ref)
@@ -215,10 +256,6 @@ def _refresh_batch(
         batch_size=500,
     )
     if recompute:
-        import os
-
-        if os.environ.get("CT_DEBUG_REFRESH"):
-            print("batch", len(order_ids), "recompute", len(recompute))
         _refresh_batch(recompute, None)
 
 

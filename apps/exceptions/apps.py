@@ -7,10 +7,18 @@ class ExceptionsConfig(AppConfig):
 
     def ready(self) -> None:
         # Runs after correlation in AFTER_STORE (INSTALLED_APPS order): exceptions read the
-        # timeline entries correlation has just written for the same events.
-        from apps.ingestion.services import AFTER_STORE
+        # timeline entries correlation has just written for the same events. Cases moved by late
+        # binding first, so that an exception event of the same batch joins the moved case.
+        from apps.ingestion.services import AFTER_BATCH, AFTER_STORE, ON_DEAD_LETTER
 
         from .services import exceptions_from_events
+        from .services.rebind import cases_rebind
+        from .services.system import dead_letter_record, system_batch_processed
 
-        if exceptions_from_events not in AFTER_STORE:
-            AFTER_STORE.append(exceptions_from_events)
+        for stage in (cases_rebind, exceptions_from_events):
+            if stage not in AFTER_STORE:
+                AFTER_STORE.append(stage)
+        if system_batch_processed not in AFTER_BATCH:
+            AFTER_BATCH.append(system_batch_processed)
+        if dead_letter_record not in ON_DEAD_LETTER:
+            ON_DEAD_LETTER.append(dead_letter_record)

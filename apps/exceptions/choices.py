@@ -47,3 +47,7 @@ class ActivityAction(models.TextChoices):
     SNOOZED = "snoozed", "Snoozed"
     RESOLVED = "resolved", "Resolved"
     COMMENTED = "commented", "Commented"
+    # System cases and late binding (services/system.py, services/rebind.py).
+    SEEN_AGAIN = "seen_again", "Seen again"
+    MOVED = "moved", "Moved to its order"
+    MERGED = "merged", "Merged"

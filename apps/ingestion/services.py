@@ -88,20 +88,31 @@ def _claim(message_id: UUID | str, *, replay: bool) -> bool:
 # stages (correlation, projections, rules) register here in their own issue; a list of
 # explicit callables keeps the flow readable without signals.
 AFTER_STORE: list[Callable[[list[int]], object]] = []
+# Called with every message of a processed batch, in its transaction, after AFTER_STORE: a
+# feed that speaks clears its feed_silent case, a replayed dead letter its ingestion case.
+AFTER_BATCH: list[Callable[[list[RawMessage]], object]] = []
+# Called with a message that has just become a dead letter, in the transaction that marks it.
+ON_DEAD_LETTER: list[Callable[[RawMessage], object]] = []
 
 
 def message_process(*, message_id: UUID | str, replay: bool = False) -> str | None:
     """Process one message. Returns its final status, or None when another worker has it.
 
     Under load the worker also claims other waiting messages (oldest first, at most
-    INGEST_BATCH_MESSAGES in all) and processes them in the same transaction: correlation then
-    runs once for the whole batch, so an order touched by many messages is refreshed once.
-    Their own queued tasks find them claimed and do nothing. A retry processes its message
-    alone, so one poisoned message cannot drag others to the dead-letter queue."""
+    INGEST_BATCH_MESSAGES messages and INGEST_BATCH_EVENTS events in all) and processes them in
+    the same transaction: correlation then runs once for the whole batch, so an order touched by
+    many messages is refreshed once. Their own queued tasks find them claimed and do nothing. A
+    retry processes its message alone, so one poisoned message cannot drag others to the dead-letter queue."""
     if not _claim(message_id, replay=replay):
         return None
     primary = RawMessage.objects.select_related("feed").get(id=message_id)
-    extra = [] if replay or primary.attempts > 1 else _claim_waiting(settings.INGEST_BATCH_MESSAGES - 1)
+    extra = (
+        []
+        if replay or primary.attempts > 1
+        else _claim_waiting(
+            settings.INGEST_BATCH_MESSAGES - 1, max_events=settings.INGEST_BATCH_EVENTS - primary.received_count
+        )
+    )
     batch = [primary, *RawMessage.objects.select_related("feed").filter(id__in=extra).order_by("received_at")]
     with log_context(message_id=primary.id, feed=primary.feed.slug):
         try:
@@ -115,15 +126,20 @@ def message_process(*, message_id: UUID | str, replay: bool = False) -> str | No
         return statuses[primary.id]
 
 
-def _claim_waiting(limit: int) -> list[UUID]:
-    if limit <= 0 or connection.vendor != "postgresql":
+def _claim_waiting(limit: int, *, max_events: int) -> list[UUID]:
+    """The oldest waiting messages, at most `limit` of them and `max_events` events in all: a
+    batch's transaction time grows with its events, and a small message that arrives behind it
+    (a live probe, an urgent update) waits for that transaction to end."""
+    if limit <= 0 or max_events <= 0 or connection.vendor != "postgresql":
         return []  # SQLite serialises writers anyway: nothing to gain
     with connection.cursor() as cursor:
         cursor.execute(
+            "WITH waiting AS (SELECT id, received_at, received_count FROM ingestion_rawmessage "
+            "WHERE status = %s AND attempts = 0 ORDER BY received_at LIMIT %s FOR UPDATE SKIP LOCKED), "
+            "fitting AS (SELECT id, SUM(received_count) OVER (ORDER BY received_at, id) AS events FROM waiting) "
             "UPDATE ingestion_rawmessage SET status = %s, processing_started_at = %s, attempts = attempts + 1 "
-            "WHERE id IN (SELECT id FROM ingestion_rawmessage WHERE status = %s AND attempts = 0 "
-            "ORDER BY received_at LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING id",
-            [MessageStatus.PROCESSING, now(), MessageStatus.RECEIVED, limit],
+            "WHERE id IN (SELECT id FROM fitting WHERE events <= %s) RETURNING id",
+            [MessageStatus.RECEIVED, limit, MessageStatus.PROCESSING, now(), max_events],
         )
         return [row[0] for row in cursor.fetchall()]
 
@@ -163,6 +179,8 @@ def _process_claimed(batch: list[RawMessage]) -> dict[UUID, str]:
             )
         for stage in AFTER_STORE:
             stage(stored_ids)
+        for hook in AFTER_BATCH:
+            hook(batch)
     return statuses
 
 
@@ -189,11 +207,16 @@ def _release_after_failure(message: RawMessage, exc: Exception) -> None:
     """Back to `received` for a retry, or `failed` (dead letter) after the last attempt."""
     message.refresh_from_db(fields=["attempts"])
     dead = message.attempts >= settings.INGEST_MAX_ATTEMPTS
-    RawMessage.objects.filter(id=message.id, status=MessageStatus.PROCESSING).update(
-        status=MessageStatus.FAILED if dead else MessageStatus.RECEIVED,
-        error=f"{type(exc).__name__}: {exc}"[:2000],
-        processed_at=now() if dead else None,
-    )
+    message.error = f"{type(exc).__name__}: {exc}"[:2000]
+    with transaction.atomic():
+        released = RawMessage.objects.filter(id=message.id, status=MessageStatus.PROCESSING).update(
+            status=MessageStatus.FAILED if dead else MessageStatus.RECEIVED,
+            error=message.error,
+            processed_at=now() if dead else None,
+        )
+        if dead and released:
+            for hook in ON_DEAD_LETTER:
+                hook(message)
     logger.error("message processing failed (attempt %s)%s", message.attempts, ", dead letter" if dead else "")
 
 

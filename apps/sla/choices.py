@@ -12,6 +12,8 @@ class ExpectationStatus(models.TextChoices):
     MET = "met", "Met"
     MET_LATE = "met_late", "Met late"
     BREACHED = "breached", "Breached"
+    # Its policy was deactivated while the clock ran: not swept, not counted.
+    CANCELLED = "cancelled", "Cancelled"
 
 
 # Orders in these stages are over: a new policy does not start clocks on them.

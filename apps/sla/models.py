@@ -42,15 +42,19 @@ class SlaPolicy(models.Model):
 
 
 class Expectation(models.Model):
+    # Indexes are paid on every sweep UPDATE (a status change is never a HOT update), so the
+    # foreign keys get none of their own: (policy, order) and (order, status) lead with them.
     id = models.BigAutoField(primary_key=True)
-    policy = models.ForeignKey(SlaPolicy, on_delete=models.CASCADE, related_name="expectations")
-    order = models.ForeignKey("correlation.Node", on_delete=models.CASCADE, related_name="sla_expectations")
+    policy = models.ForeignKey(SlaPolicy, on_delete=models.CASCADE, related_name="expectations", db_index=False)
+    order = models.ForeignKey(
+        "correlation.Node", on_delete=models.CASCADE, related_name="sla_expectations", db_index=False
+    )
     started_at = models.DateTimeField(help_text="occurred_at of the start milestone")
     due_at = models.DateTimeField()
     met_at = models.DateTimeField(null=True, blank=True, help_text="occurred_at of the stop milestone")
     status = models.CharField(max_length=16, choices=ExpectationStatus.choices, default=ExpectationStatus.PENDING)
     breach_case = models.ForeignKey(
-        "exceptions.ExceptionCase", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "exceptions.ExceptionCase", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -64,6 +68,12 @@ class Expectation(models.Model):
                 name="sla_expectation_due_pending",
             ),
             models.Index(fields=["order", "status"], name="sla_expectation_order_idx"),
+            # For SET NULL when a case is deleted; most rows have no case and stay out of it.
+            models.Index(
+                fields=["breach_case"],
+                condition=models.Q(breach_case__isnull=False),
+                name="sla_expectation_case_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -65,8 +65,10 @@ INSTALLED_APPS = [
     "apps.correlation",
     "apps.exceptions",
     "apps.sla",
+    "apps.dashboard",
     "apps.simulator",
     "apps.bench",
+    "apps.live",
 ]
 
 MIDDLEWARE = [
@@ -170,11 +172,32 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.sla.tasks.sweep_slas",
         "schedule": timedelta(minutes=1),
     },
+    "sweep-system-exceptions": {
+        "task": "apps.exceptions.tasks.sweep_system_exceptions",
+        "schedule": timedelta(minutes=1),
+    },
 }
 
+# With eager tasks there is no `celery beat`: the ASGI server runs CELERY_BEAT_SCHEDULE itself
+# (controltower/embedded_beat.py), so the demo's sweeps (SLA breaches…) still happen.
+EMBEDDED_BEAT = env.bool("EMBEDDED_BEAT", default=CELERY_TASK_ALWAYS_EAGER)
+
 # --- CHANNELS ------------------------------------------------------------------------------
+# Live pushes (apps/live): channels-redis whenever there is a Redis, so that what a Celery worker
+# publishes reaches the sockets held by the web processes; in-memory only in the embedded default
+# (one process: the server runs the tasks itself).
+# redis-py 8 reads with a 5 s socket timeout by default, as long as the BZPOPMIN channels-redis
+# waits on: an idle socket's consumer would die with "Timeout reading from …" (redis-py #4091).
+CHANNEL_REDIS_HOSTS: list[dict[str, Any]] = [{"address": REDIS_URL, "socket_timeout": 30}]
+# Key prefix in Redis: deployments (or benchmark runs) sharing one Redis keep their groups apart.
+CHANNELS_PREFIX = env.str("CHANNELS_PREFIX", default="asgi")
 if REDIS_URL:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": CHANNEL_REDIS_HOSTS, "prefix": CHANNELS_PREFIX},
+        }
+    }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
@@ -237,6 +260,17 @@ INGEST_PROCESSING_TIMEOUT = timedelta(minutes=10)
 INGEST_MAX_ATTEMPTS = 5
 # Messages processed together when a backlog builds up (apps.ingestion.services.message_process).
 INGEST_BATCH_MESSAGES = env.int("INGEST_BATCH_MESSAGES", default=20)
+# ...and at most this many events: bounds a batch's transaction, so that a small message queued
+# behind a backlog (a live update) waits for one bounded batch, not for 20 large messages.
+INGEST_BATCH_EVENTS = env.int("INGEST_BATCH_EVENTS", default=2000)
+
+# --- EXCEPTIONS ----------------------------------------------------------------------------
+# An event on no order for longer than this becomes an unmatched_event occurrence: late binding
+# (a last-mile scan before the TMS names the tracking number) usually resolves it well before.
+UNMATCHED_EVENT_GRACE = timedelta(minutes=env.int("UNMATCHED_EVENT_GRACE_MINUTES", default=30))
+# How far behind the grace cutoff each sweep looks: covers a beat outage without rescanning
+# every unmatched event ever stored once a minute.
+UNMATCHED_EVENT_LOOKBACK = timedelta(days=1)
 
 # --- LOGGING -------------------------------------------------------------------------------
 LOG_FORMAT = env.str("LOG_FORMAT", default="json")

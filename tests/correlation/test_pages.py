@@ -278,7 +278,9 @@ def test_an_order_id_with_a_slash_and_a_space_has_a_working_page(world: Any, cs:
 def test_the_order_page_refreshes_itself_with_events_that_arrive_later(world: Any, cs: Client) -> None:
     build_order(world)
     page = cs.get("/orders/SO-1/")
-    assert 'hx-trigger="every 15s' in page.content.decode()
+    html = page.content.decode()
+    assert 'data-order="SO-1"' in html
+    assert "live:order-updated[detail.order === this.dataset.order] from:body" in html  # docs/live.md
     world.send("lastmile", "delivery.out_for_delivery", {"tracking_number": "1Z99"}, "2026-11-25T15:00:00+00:00")
     refreshed = cs.get("/orders/SO-1/", HTTP_HX_REQUEST="true")
     assert "delivery.out_for_delivery" in refreshed.content.decode()

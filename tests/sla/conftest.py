@@ -7,6 +7,7 @@ import time_machine
 
 from apps.sla.models import SlaPolicy
 from apps.sla.services import sla_policy_create
+from tests.browser.conftest import page  # noqa: F401 - the shared fixture
 from tests.correlation.conftest import World, world  # noqa: F401 - the shared fixture
 
 NOW = "2026-11-26T09:00:00+00:00"  # after every event time the tests send

@@ -1,5 +1,5 @@
-"""Two sweeps at the same moment never open a breach twice (PostgreSQL only): the pending →
-breached UPDATE is the claim, and only the worker whose UPDATE changed the row opens the case."""
+"""Two sweeps at the same moment never open a breach twice (PostgreSQL only): each round locks
+its due rows with SKIP LOCKED, so the sweeps share the rows instead of both taking one."""
 
 import os
 import threading
@@ -11,9 +11,9 @@ import pytest
 from django.db import connections
 
 from apps.exceptions.models import ExceptionCase
-from apps.sla import services
 from apps.sla.choices import ExpectationStatus
 from apps.sla.models import Expectation
+from apps.sla.services import sweep as sweep_module
 
 from .conftest import T, express_order, pick_policy, released
 
@@ -30,13 +30,13 @@ ORDERS = 12
 @pytest.fixture
 def wide_window(monkeypatch: pytest.MonkeyPatch) -> None:
     """Hold each claim's transaction open a little, so the other sweep runs into it."""
-    open_case = services.sla_breach_open
+    open_cases = sweep_module.sla_breaches_open
 
-    def slow_open(**kwargs: Any) -> Any:
-        time.sleep(0.02)
-        return open_case(**kwargs)
+    def slow_open(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(0.05)
+        return open_cases(*args, **kwargs)
 
-    monkeypatch.setattr(services, "sla_breach_open", slow_open)
+    monkeypatch.setattr(sweep_module, "sla_breaches_open", slow_open)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -53,7 +53,7 @@ def test_two_sweeps_open_each_breach_once(world, wide_window):
     def sweep() -> None:
         try:
             barrier.wait()
-            opened.extend(services.sla_sweep(at).opened)
+            opened.extend(sweep_module.sla_sweep(at, batch=3).opened)
         except BaseException as exc:
             errors.append(exc)
         finally:
@@ -66,5 +66,18 @@ def test_two_sweeps_open_each_breach_once(world, wide_window):
         t.join(timeout=60)
     assert not errors, errors
     assert sorted(key for _, key, _ in opened) == sorted(f"SO-{n}" for n in range(ORDERS))
+    assert ExceptionCase.objects.filter(kind="sla_breach").count() == ORDERS
+    assert Expectation.objects.filter(status=ExpectationStatus.BREACHED, breach_case__isnull=False).count() == ORDERS
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sweep_with_two_workers_opens_each_breach_once(world, wide_window):
+    pick_policy()
+    for n in range(ORDERS):
+        express_order(world, f"SO-{n}")
+        released(world, f"SO-{n}")
+    result = sweep_module.sla_sweep(datetime.fromisoformat(T(15)), batch=2, workers=2)
+    assert sorted(key for _, key, _ in result.opened) == sorted(f"SO-{n}" for n in range(ORDERS))
+    assert result.claimed == ORDERS
     assert ExceptionCase.objects.filter(kind="sla_breach").count() == ORDERS
     assert Expectation.objects.filter(status=ExpectationStatus.BREACHED, breach_case__isnull=False).count() == ORDERS

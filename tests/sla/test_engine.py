@@ -147,3 +147,31 @@ def test_an_inactive_policy_starts_no_clock(world):
     express_order(world)
     released(world)
     assert not Expectation.objects.exists()
+
+
+def test_a_stop_evaluated_from_a_read_the_sweep_overtook_resolves_the_sweep_s_case(world):
+    """The evaluation read the row pending; the sweep breached it before the evaluation's write.
+    The compare-and-set fails, the evaluation reads again and closes the breach instead."""
+    from apps.events.models import CanonicalEvent
+    from apps.sla.deadlines import Stop, Stored
+    from apps.sla.models import SlaPolicy
+    from apps.sla.services.evaluation import Facts, expectation_reconcile
+
+    pick_policy()
+    express_order(world)
+    released(world)
+    exp = expectation()
+    stale = Stored(exp.status, exp.started_at, exp.due_at, exp.met_at, None)
+    [(_, _, case_id)] = sla_sweep(at(14, 30)).opened
+    # The pick itself never reaches the pipeline here: any stored event stands in for it.
+    event_id = CanonicalEvent.objects.values_list("id", flat=True).first()
+    assert event_id is not None
+    stop = Stop(event_id=event_id, occurred_at=at(13), type="pick.completed")
+    target = expectation_reconcile(
+        SlaPolicy.objects.get(), exp.id, exp.order_id, "SO-1", Facts(None, stop, None), stale
+    )
+    assert target is not None
+    assert target.status == ExpectationStatus.MET
+    exp = expectation()
+    assert (exp.status, exp.breach_case_id) == (ExpectationStatus.MET, case_id)
+    assert ExceptionCase.objects.get().status == CaseStatus.RESOLVED

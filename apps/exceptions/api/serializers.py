@@ -1,7 +1,11 @@
+from typing import Any
+
 from rest_framework import serializers
 
 from ..choices import CaseStatus, ExceptionKind, Queue, Severity
+from ..items import exception_item
 from ..models import ExceptionActivity, ExceptionCase
+from ..selectors import age_delta
 
 
 class ExceptionSerializer(serializers.ModelSerializer[ExceptionCase]):
@@ -32,6 +36,10 @@ class ExceptionSerializer(serializers.ModelSerializer[ExceptionCase]):
             "resolution",
         ]
 
+    def to_representation(self, instance: ExceptionCase) -> dict[str, Any]:
+        # The fields above document the item (OpenAPI); the live messages carry the same one.
+        return dict(exception_item(instance))
+
 
 class ActivitySerializer(serializers.ModelSerializer[ExceptionActivity]):
     actor = serializers.CharField(source="actor.username", allow_null=True, default=None)
@@ -47,7 +55,22 @@ class FilterSerializer(serializers.Serializer):
     queue = serializers.ChoiceField(choices=Queue.choices, required=False)
     severity = serializers.ChoiceField(choices=Severity.choices, required=False)
     order = serializers.CharField(required=False)
-    assignee = serializers.CharField(required=False)
+    assignee = serializers.CharField(
+        required=False, help_text="a username, `me` (the caller) or `unassigned` (extension: the last two)"
+    )
+    age = serializers.CharField(
+        required=False, help_text="extension: opened at least this long ago, `<n>m`, `<n>h` or `<n>d` (e.g. 4h, 3d)"
+    )
+    customer = serializers.CharField(
+        required=False, help_text="extension: the order's customer contains this text (case-insensitive)"
+    )
+
+    def validate_age(self, value: str) -> str:
+        try:
+            age_delta(value)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc).partition(": ")[2]) from exc
+        return value.strip()
 
     def validate_status(self, value: str) -> list[str]:
         statuses = [s.strip() for s in value.split(",") if s.strip()]

@@ -41,8 +41,8 @@ class Conflict(APIException):
 
 
 class ExceptionListApi(generics.ListAPIView):
-    """`GET /api/v1/exceptions/?status=open&kind=&queue=&order=&severity=&assignee=` — paginated,
-    most severe first, then most recently seen."""
+    """`GET /api/v1/exceptions/?status=open&kind=&queue=&order=&severity=&assignee=&age=&customer=`
+    — paginated, most severe first, then most recently seen."""
 
     permission_classes = LOOKUP
     serializer_class = ExceptionSerializer
@@ -54,7 +54,8 @@ class ExceptionListApi(generics.ListAPIView):
     def get_queryset(self) -> Any:
         filters = FilterSerializer(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
-        return exception_list(filters=filters.validated_data)
+        user = self.request.user
+        return exception_list(filters=filters.validated_data, viewer=user if isinstance(user, User) else None)
 
 
 def _case(case_id: int) -> ExceptionCase:

@@ -15,7 +15,7 @@ from apps.common.time import now
 
 from ..choices import ACTIVE_STATUSES, ActivityAction, CaseStatus
 from ..models import ExceptionCase
-from .cases import CaseConflict, activity_record
+from .cases import CaseConflict, activity_record, case_changed
 
 
 def _transition(
@@ -35,6 +35,7 @@ def _transition(
             raise CaseConflict(f"cannot {action.replace('_', ' ')} an exception that is {current}")
         activity_record(case.id, action, at, actor=actor, **detail)
         audit_record(actor=actor, action=f"exception.{action}", target=f"exception:{case.id}", detail=detail)
+        case_changed(case.id)
     case.refresh_from_db()
     return case
 
@@ -106,4 +107,5 @@ def exception_comment(*, case: ExceptionCase, text: str, actor: User) -> Excepti
     with transaction.atomic():
         activity_record(case.id, ActivityAction.COMMENTED, now(), actor=actor, text=text)
         audit_record(actor=actor, action="exception.commented", target=f"exception:{case.id}", detail={"text": text})
+        case_changed(case.id)  # its history grew: an open case page shows it
     return case

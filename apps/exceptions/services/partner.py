@@ -17,14 +17,16 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db import IntegrityError, transaction
+
 from apps.common.time import now
 from apps.correlation.models import TimelineEntry
 from apps.events.models import CanonicalEvent
 from apps.events.taxonomy import EXCEPTION_TYPES, EventType, RefKind
 
 from ..choices import ACTIVE_STATUSES, ActivityAction, CaseStatus, ExceptionKind, Queue, Severity
-from ..models import ExceptionCase, ExceptionOccurrence
-from .cases import activity_record, case_aggregate, case_store
+from ..models import ExceptionActivity, ExceptionCase, ExceptionOccurrence
+from .cases import activity_record, case_aggregate, case_changed, case_store, cases_aggregate
 
 # exception type → (the type that clears it, whether the reason codes must match)
 CLEARED_BY: dict[str, tuple[str, bool]] = {
@@ -125,12 +127,91 @@ def exceptions_from_events(event_ids: list[int]) -> None:
             )
         )
     at = now()
+    uncounted = [s for s in signals if s.type in EXCEPTION_TYPES and (s.fingerprint, s.event_id) not in counted]
+    in_sets = _occurrences_record_plain(uncounted, signals, at)
     for signal in sorted(signals, key=lambda s: (s.occurred_at, s.event_id)):
         if signal.type in EXCEPTION_TYPES:
-            if (signal.fingerprint, signal.event_id) not in counted:
+            if (signal.fingerprint, signal.event_id) not in counted and signal.fingerprint not in in_sets:
                 _occurrence_record(signal, at)
         elif signal.subject in worth_clearing:
             _clear(signal, at)
+
+
+def _plain_fingerprints(uncounted: list[Signal], signals: list[Signal]) -> dict[str, list[Signal]]:
+    """The fingerprints whose occurrences need no decision by event time, each with its signals
+    (oldest first): no resolved case of theirs exists (nothing to join late or to reopen), no
+    clearing event of their subject is in this batch, and none is stored on their order at or
+    after their oldest signal. They either join their open case or open a new one, whatever
+    the order of arrival. Conservative: a clearing of another reason code still disqualifies."""
+    clearing_subjects = {s.subject for s in signals if s.type in CLEARS}
+    groups: dict[str, list[Signal]] = defaultdict(list)
+    for signal in sorted(uncounted, key=lambda s: (s.occurred_at, s.event_id)):
+        if signal.subject in clearing_subjects or (signal.type in CLEARED_BY and signal.order_id is None):
+            continue
+        groups[signal.fingerprint].append(signal)
+    if not groups:
+        return {}
+    for fp in ExceptionCase.objects.filter(fingerprint__any=list(groups), status=CaseStatus.RESOLVED).values_list(
+        "fingerprint", flat=True
+    ):
+        groups.pop(fp, None)
+    clearable = [g for g in groups.values() if g[0].type in CLEARED_BY]
+    if clearable:
+        clearing_types = list({CLEARED_BY[g[0].type][0] for g in clearable})
+        latest: dict[tuple[int, str], datetime] = {}
+        for order_id, type_, occurred_at in TimelineEntry.objects.filter(
+            order_id__any=list({g[0].order_id for g in clearable}), event__type__any=clearing_types
+        ).values_list("order_id", "event__type", "occurred_at"):
+            if (order_id, type_) not in latest or occurred_at > latest[(order_id, type_)]:
+                latest[(order_id, type_)] = occurred_at
+        for group in clearable:
+            first = group[0]
+            cleared = latest.get((first.order_id, CLEARED_BY[first.type][0]))  # type: ignore[arg-type]
+            if cleared is not None and cleared >= first.occurred_at:
+                groups.pop(first.fingerprint)
+    return groups
+
+
+def _occurrences_record_plain(uncounted: list[Signal], signals: list[Signal], at: datetime) -> set[str]:
+    """Set-based recording for the common case (`_plain_fingerprints`): one insert of the new
+    cases, one of their opening activities, one of the occurrences and one aggregate UPDATE for
+    every touched case. Returns the fingerprints handled; the rest go through
+    `_occurrence_record`, one by one."""
+    groups = _plain_fingerprints(uncounted, signals)
+    if not groups:
+        return set()
+    open_cases = dict(
+        ExceptionCase.objects.filter(fingerprint__any=list(groups), status__in=ACTIVE_STATUSES).values_list(
+            "fingerprint", "id"
+        )
+    )
+    new_cases = [_case_new(group[0]) for fp, group in groups.items() if fp not in open_cases]
+    try:
+        with transaction.atomic():
+            ExceptionCase.objects.bulk_create(new_cases)
+    except IntegrityError:
+        return set()  # another transaction opened one of them: decide one by one instead
+    opened = {case.fingerprint: case.id for case in new_cases}
+    ExceptionActivity.objects.bulk_create(
+        [
+            ExceptionActivity(case_id=c.id, action=ActivityAction.OPENED, detail={"event": c.first_event_id}, at=at)
+            for c in new_cases
+        ]
+    )
+    case_ids = {**open_cases, **opened}
+    ExceptionOccurrence.objects.bulk_create(
+        [
+            ExceptionOccurrence(case_id=case_ids[fp], event_id=s.event_id, fingerprint=fp, occurred_at=s.occurred_at)
+            for fp, group in groups.items()
+            for s in group
+        ],
+        ignore_conflicts=True,
+        batch_size=2000,
+    )
+    for case_id in opened.values():
+        case_changed(case_id, opened=True)
+    cases_aggregate(list(case_ids.values()))
+    return set(groups)
 
 
 def _occurrence_record(signal: Signal, at: datetime) -> None:
@@ -182,13 +263,11 @@ def _clearing_after(signal: Signal) -> tuple[int, datetime, str] | None:
     return (row[0], row[1], row[2]) if row else None
 
 
-def _case_create(signal: Signal, at: datetime, *, cleared: tuple[int, datetime, str] | None = None) -> ExceptionCase:
-    fp = signal.fingerprint
-    previous = ExceptionCase.objects.filter(fingerprint=fp, status=CaseStatus.RESOLVED).order_by("-id").first()
-    case = ExceptionCase(
+def _case_new(signal: Signal, previous: ExceptionCase | None = None) -> ExceptionCase:
+    return ExceptionCase(
         kind=ExceptionKind.PARTNER_EXCEPTION,
         code=signal.code[:100],
-        fingerprint=fp,
+        fingerprint=signal.fingerprint,
         subject=signal.subject,
         source_type=signal.type,
         order_id=signal.order_id,
@@ -200,7 +279,13 @@ def _case_create(signal: Signal, at: datetime, *, cleared: tuple[int, datetime, 
         last_event_id=signal.event_id,
         previous=previous,
     )
-    saved, created = case_store(case, at, cleared=cleared)
+
+
+def _case_create(signal: Signal, at: datetime, *, cleared: tuple[int, datetime, str] | None = None) -> ExceptionCase:
+    previous = (
+        ExceptionCase.objects.filter(fingerprint=signal.fingerprint, status=CaseStatus.RESOLVED).order_by("-id").first()
+    )
+    saved, created = case_store(_case_new(signal, previous), at, cleared=cleared)
     if created:
         if previous is not None:
             activity_record(saved.id, ActivityAction.REOPENED, at, event=signal.event_id, previous=previous.id)
@@ -232,3 +317,4 @@ def _clear(signal: Signal, at: datetime) -> None:
             )
             if won:
                 activity_record(case_id, ActivityAction.AUTO_RESOLVED, at, event=signal.event_id)
+                case_changed(case_id)

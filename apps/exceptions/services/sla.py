@@ -7,7 +7,7 @@ from apps.events.taxonomy import RefKind
 
 from ..choices import ACTIVE_STATUSES, ActivityAction, CaseStatus, ExceptionKind
 from ..models import ExceptionCase
-from .cases import activity_record, case_store
+from .cases import activity_record, case_changed, case_store
 
 
 def sla_breach_open(
@@ -60,4 +60,5 @@ def sla_breach_resolve(*, case_id: int, event_id: int | None, cleared_at: dateti
     )
     if won:
         activity_record(case_id, ActivityAction.AUTO_RESOLVED, at, event=event_id)
+        case_changed(case_id)
     return bool(won)

@@ -1,8 +1,6 @@
-import re
 from datetime import timedelta
 from typing import Any
 
-from django.utils.dateparse import parse_duration
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -10,36 +8,17 @@ from apps.events.taxonomy import EventType
 from apps.exceptions.choices import Queue, Severity
 
 from ..choices import Deadline
+from ..durations import duration_iso, duration_parse
 from ..models import SlaPolicy
-
-# ISO 8601 durations only ("PT4H", "P1DT30M"): parse_duration also takes "4:00:00" and
-# "1 day, 4:00:00", which a contract field should not silently accept.
-_ISO_DURATION = re.compile(r"^P(?!$)(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$")
-
-
-def duration_iso(value: timedelta) -> str:
-    """`timedelta(hours=4)` → "PT4H"."""
-    seconds = int(value.total_seconds())
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    time = "".join(f"{n}{u}" for n, u in ((hours, "H"), (minutes, "M"), (secs, "S")) if n)
-    return "P" + (f"{days}D" if days else "") + (f"T{time}" if time else "") if seconds else "PT0S"
 
 
 @extend_schema_field({"type": "string", "format": "duration", "example": "PT4H"})
 class IsoDurationField(serializers.Field):
-    default_error_messages = {"invalid": 'not an ISO-8601 duration (e.g. "PT4H", "P1DT12H"): {value!r}'}
-
     def to_internal_value(self, data: Any) -> timedelta:
-        text = str(data).strip().upper()
-        parsed = parse_duration(text) if _ISO_DURATION.match(text) else None
-        if parsed is None:
-            self.fail("invalid", value=data)
-        assert parsed is not None
-        if parsed <= timedelta(0):
-            raise serializers.ValidationError("must be a positive duration")
-        return parsed
+        try:
+            return duration_parse(str(data))
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from exc
 
     def to_representation(self, value: timedelta) -> str:
         return duration_iso(value)

@@ -94,7 +94,27 @@ class Command(BaseCommand):
     help = "Benchmarks on the real services (PostgreSQL, Redis, uvicorn, Celery). See docs/benchmarks.md."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        sub = parser.add_subparsers(dest="target", required=True, metavar="{ingest,lookup}")
+        sub = parser.add_subparsers(dest="target", required=True, metavar="{ingest,lookup,sweep,queue,live}")
+        from apps.bench import live
+
+        live.add_arguments(sub.add_parser("live", help="event POST → websocket message latency under background load"))
+        queue = sub.add_parser("queue", help="the exception queue's first page over many open cases (COPY-filled)")
+        queue.add_argument("--open", type=int, default=100_000, help="unresolved cases to have in the store")
+        queue.add_argument("--resolved", type=int, default=100_000, help="resolved cases to have (history)")
+        queue.add_argument("--samples", type=int, default=100, help="requests of each scenario")
+        queue.add_argument("--clean", action="store_true", help="delete the bench's cases, orders and users, then stop")
+        queue.add_argument("--no-http", action="store_true", help="skip the timing over HTTP (uvicorn)")
+        queue.add_argument("--json", action="store_true", help="print one JSON object (progress to stderr)")
+        sweep = sub.add_parser("sweep", help="the SLA sweep over many open expectations (COPY-filled, synthetic)")
+        sweep.add_argument("--expectations", type=int, default=1_000_000, help="pending expectations to fill")
+        sweep.add_argument("--policies", type=int, default=4, help="policies they are spread over")
+        sweep.add_argument("--overdue", type=float, default=0.07, help="share already past due (breached by the sweep)")
+        sweep.add_argument(
+            "--layout", choices=["arrival", "random"], default="arrival", help="rows in clock-start order, or shuffled"
+        )
+        sweep.add_argument("--workers", type=int, default=2, help="sweep threads (the beat task runs 2)")
+        sweep.add_argument("--keep", action="store_true", help="keep the run's rows")
+        sweep.add_argument("--json", action="store_true", help="print one JSON object (progress to stderr)")
         lookup = sub.add_parser("lookup", help="p50/p95/p99 of the search, order and timeline API over a large store")
         lookup.add_argument("--events", type=int, default=1_000_000, help="fill the store up to this many events")
         lookup.add_argument(
@@ -141,6 +161,115 @@ class Command(BaseCommand):
             self._ingest(opts)
         elif opts["target"] == "lookup":
             self._lookup(opts)
+        elif opts["target"] == "queue":
+            self._queue(opts)
+        elif opts["target"] == "sweep":
+            self._sweep(opts)
+        elif opts["target"] == "live":
+            from apps.bench import live
+
+            live.command(opts, self.stdout.write)
+
+    # --- bench sweep ----------------------------------------------------------------------
+    def _sweep(self, opts: dict[str, Any]) -> None:
+        from apps.bench import sweep
+
+        if connection.vendor != "postgresql":
+            raise CommandError(f"bench sweep fills with COPY: the database is {connection.vendor}, not PostgreSQL")
+        behind = unapplied_migrations()
+        if behind:
+            raise CommandError(f"{len(behind)} unapplied migrations, e.g. {behind[0]}: run manage.py migrate first")
+        console = Console(stderr=True)
+        with Progress(
+            TextColumn("filling expectations"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+        ) as progress:
+            task = progress.add_task("fill", total=opts["expectations"])
+            filled = sweep.fill(
+                expectations=opts["expectations"],
+                policies=opts["policies"],
+                overdue_share=opts["overdue"],
+                at=timezone.now(),
+                layout=opts["layout"],
+                advance=lambda n: progress.advance(task, n),
+            )
+        result = sweep.measure(filled, keep=opts["keep"], workers=opts["workers"])
+        if opts["json"]:
+            self.stdout.write(orjson.dumps({**result.as_dict(), "database": database_label()}).decode())
+            return
+        for line in sweep.report_lines(result):
+            self.stdout.write(line)
+
+    # --- bench queue ----------------------------------------------------------------------
+    def _queue(self, opts: dict[str, Any]) -> None:
+        from apps.bench import queue
+
+        if connection.vendor != "postgresql":
+            raise CommandError(f"bench queue fills with COPY: the database is {connection.vendor}, not PostgreSQL")
+        behind = unapplied_migrations()
+        if behind:
+            raise CommandError(f"{len(behind)} unapplied migrations, e.g. {behind[0]}: run manage.py migrate first")
+        if opts["clean"]:
+            self.stdout.write(f"Deleted {queue.clean():,} rows of the bench's cases")
+            return
+        console = Console(stderr=True)
+        with Progress(
+            TextColumn("filling cases"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+        ) as progress:
+            have_open, have_resolved = queue.stored()
+            task = progress.add_task(
+                "fill",
+                total=opts["open"] + opts["resolved"],
+                completed=min(have_open, opts["open"]) + min(have_resolved, opts["resolved"]),
+            )
+            filled = queue.fill(
+                open_cases=opts["open"], resolved_cases=opts["resolved"], advance=lambda n: progress.advance(task, n)
+            )
+        with Progress(
+            TextColumn("timing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+        ) as progress:
+            task = progress.add_task("time", total=opts["samples"] * len(queue.SCENARIOS))
+            timings = queue.measure(samples=opts["samples"], advance=lambda n: progress.advance(task, n))
+        if redis_url() and not opts["no_http"]:
+            with Progress(
+                TextColumn("timing over HTTP"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+            ) as progress:
+                task = progress.add_task("http", total=opts["samples"] * len(queue.SCENARIOS))
+                queue.measure_http(
+                    timings,
+                    samples=opts["samples"],
+                    database_url=database_url(),
+                    redis_url=redis_url(),
+                    advance=lambda n: progress.advance(task, n),
+                )
+        result = queue.result(filled, timings, queue.plans())
+        result["database"] = database_label()
+        result["at"] = timezone.now().isoformat(timespec="seconds")
+        if opts["json"]:
+            self.stdout.write(orjson.dumps(result).decode())
+            return
+        store = result["store"]
+        table = Table(
+            title=f"/exceptions/ over {store['open_cases']:,} open and {store['resolved_cases']:,} resolved cases, "
+            f"{store['orders']:,} orders ({opts['samples']} requests each)"
+        )
+        parts = [p for p in queue.PARTS if f"{p}_p50_ms" in next(iter(result["scenarios"].values()))]
+        table.add_column("view")
+        table.add_column("cases", justify="right")
+        for part in parts:
+            table.add_column(f"{part.replace('_', ' ')} p50 / p95 ms", justify="right")
+        for name, row in result["scenarios"].items():
+            cells = [f"{row[f'{part}_p50_ms']} / {row[f'{part}_p95_ms']}" for part in parts]
+            table.add_row(name, f"{row['total']:,}", *cells)
+        rendered = Console(file=io.StringIO(), width=170)
+        rendered.print(table)
+        self.stdout.write(rendered.file.getvalue())  # type: ignore[attr-defined]
+        for name, plan in result["plans"].items():
+            self.stdout.write(f"plan of the default view's {name} query:\n{plan}\n")
+        verdict = "meets" if result["meets_bar"] else "MISSES"
+        self.stdout.write(
+            f"bar: the default view's {' and '.join(result['bar_on'])} p95 <= {result['bar_p95_ms']} ms: {verdict} "
+            f"(load average {result['load_average']})"
+        )
 
     # --- bench lookup ---------------------------------------------------------------------
     def _lookup(self, opts: dict[str, Any]) -> None:

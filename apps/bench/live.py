@@ -1,0 +1,443 @@
+"""`manage.py bench live`: how long from an event's POST to the websocket message it causes,
+while background traffic flows through the same pipeline.
+
+It starts uvicorn and Celery workers (processes.Stack, on PostgreSQL and Redis), connects one
+websocket to /ws/ops/ with a logged-in session, posts a simulated stream at `--rate` events/s
+for `--seconds`, and meanwhile, `--probes` times a second, posts one `delivery.attempted` for an
+order of its own. A probe's latency is from just before its POST to the arrival of the
+`exception.opened` naming its order. The server's own stamps on each probe's raw message
+(received, processing started, processed) split that time into HTTP, queue wait, processing
+and push (commit → channel layer → consumer → socket)."""
+
+import asyncio
+import math
+import os
+import platform
+import statistics
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import httpx
+import orjson
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.auth.models import Group, User
+from django.contrib.sessions.backends.db import SessionStore
+from django.db import connection
+from django.test import override_settings
+from django.utils import timezone
+
+from apps.feeds.services import FeedCredentials
+from apps.ingestion.models import RawMessage
+from apps.live.messages import OrderUpdatedMessage
+from apps.live.publish import publish_on_commit
+from apps.simulator.client import post_batches
+
+from .ingest import (
+    bench_data_delete,
+    bench_feed_ids,
+    bench_feeds_unthrottle,
+    database_url,
+    progress_snapshot,
+    redis_url,
+    stream_make,
+    unique_prefix,
+)
+from .processes import Stack
+
+BAR_P95_MS = 250.0
+USERNAME = "bench-live"
+
+
+@dataclass
+class Probe:
+    order: str
+    sent: float  # perf_counter just before the POST
+    sent_wall: float  # time.time() at the same moment (the server stamps wall-clock times)
+    message_id: str | None = None
+    arrived: float | None = None  # perf_counter when its exception.opened arrived
+    arrived_wall: float | None = None
+
+    @property
+    def latency_ms(self) -> float | None:
+        return None if self.arrived is None else (self.arrived - self.sent) * 1000
+
+
+@dataclass
+class Listener:
+    """A websocket client of /ws/ops/ in a thread of its own (its own event loop)."""
+
+    url: str
+    cookie: str
+    origin: str
+    probe_prefix: str
+    push_prefix: str = ""
+    arrivals: dict[str, tuple[float, float]] = field(default_factory=dict)  # order -> (perf, wall)
+    pushes: dict[str, float] = field(default_factory=dict)  # order -> perf
+    frames: int = 0
+    frame_bytes: int = 0
+    error: BaseException | None = None
+    ready: threading.Event = field(default_factory=threading.Event)
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self) -> None:
+        try:
+            asyncio.run(self._listen())
+        except BaseException as exc:
+            self.error = exc
+            self.ready.set()
+
+    async def _listen(self) -> None:
+        from websockets.asyncio.client import connect
+        from websockets.typing import Origin
+
+        headers = {"Cookie": self.cookie}
+        async with connect(self.url, additional_headers=headers, origin=Origin(self.origin), max_size=None) as socket:
+            self.ready.set()
+            while not self.stop.is_set():
+                try:
+                    text = await asyncio.wait_for(socket.recv(), timeout=0.2)
+                except TimeoutError:
+                    continue
+                now, wall = time.perf_counter(), time.time()
+                self.frames += 1
+                self.frame_bytes += len(text)
+                message = orjson.loads(text)
+                if message.get("type") == "order.updated" and message["order"].startswith(self.push_prefix):
+                    self.pushes.setdefault(message["order"], now)
+                elif message.get("type") == "exception.opened":
+                    order = message["exception"].get("order") or ""
+                    if order.startswith(self.probe_prefix):
+                        self.arrivals.setdefault(order, (now, wall))
+
+
+def session_cookie() -> str:
+    """A database session for the bench user (an agent: hears exceptions and orders)."""
+    user, _ = User.objects.get_or_create(username=USERNAME, defaults={"is_active": True})
+    user.set_unusable_password()
+    user.save()
+    user.groups.add(Group.objects.get(name="cs_agent"))
+    store = SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.create()
+    return f"sessionid={store.session_key}"
+
+
+def probe_event(order: str) -> dict[str, Any]:
+    return {
+        "event_id": f"{order}-attempt",
+        "type": "delivery.attempted",
+        "occurred_at": timezone.now().isoformat(),
+        "refs": {"order": order},
+        "reason": {"code": "CUSTOMER_ABSENT", "text": "bench probe"},
+    }
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100) of a non-empty list."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {}
+    return {
+        "p50": round(percentile(values, 50), 1),
+        "p95": round(percentile(values, 95), 1),
+        "max": round(max(values), 1),
+        "mean": round(statistics.fmean(values), 1),
+    }
+
+
+def _segments(probes: list[Probe]) -> dict[str, dict[str, float]]:
+    """Where a probe's time went, from the server's stamps on its raw message."""
+    ids = [p.message_id for p in probes if p.message_id and p.arrived_wall is not None]
+    rows = {
+        str(i): (r, s, d)
+        for i, r, s, d in RawMessage.objects.filter(id__in=ids).values_list(
+            "id", "received_at", "processing_started_at", "processed_at"
+        )
+    }
+    http, wait, work, push = [], [], [], []
+    for p in probes:
+        row = rows.get(str(p.message_id))
+        if row is None or p.arrived_wall is None:
+            continue
+        stamps = [t.timestamp() for t in row if t is not None]
+        if len(stamps) != 3:
+            continue
+        received, started, processed = stamps
+        http.append((received - p.sent_wall) * 1000)
+        wait.append((started - received) * 1000)
+        work.append((processed - started) * 1000)
+        push.append((p.arrived_wall - processed) * 1000)
+    return {
+        "post_to_received": summary(http),
+        "queue_wait": summary(wait),
+        "processing": summary(work),
+        "processed_to_socket": summary(push),
+    }
+
+
+def _machine() -> dict[str, Any]:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        row = cursor.fetchone()
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "postgres": str(row[0]) if row else "?",
+        "platform": platform.platform(terse=True),
+    }
+
+
+def run(
+    *,
+    seconds: float,
+    rate: float,
+    probes_per_second: float,
+    workers: int,
+    batch_size: int,
+    concurrency: int,
+    settle_s: float,
+    keep: bool,
+    progress: Callable[[float, int, int], None] | None = None,
+) -> dict[str, Any]:
+    """One run; returns the numbers (see module docstring). `progress(elapsed, probes, arrived)`."""
+    from apps.simulator.services import simulation_feeds_ensure
+
+    from .ingest import FEED_PREFIX
+
+    started_at: datetime = timezone.now()
+    load_before = os.getloadavg()
+    prefix = unique_prefix()
+    stream = stream_make(events=max(1, int(rate * seconds)), prefix=prefix)
+    creds: dict[str, FeedCredentials] = simulation_feeds_ensure(prefix=FEED_PREFIX)
+    feed_ids = bench_feed_ids()
+    bench_feeds_unthrottle(feed_ids)
+    cookie = session_cookie()
+    probe_prefix = f"{prefix}-PROBE-"
+    queue = f"ct-bench-live-{prefix.lower()}"
+    probes: list[Probe] = []
+    pushed: dict[str, float] = {}
+    # A channel-layer prefix of the run's own: other servers on the same Redis stay out of it.
+    default: dict[str, Any] = dict(settings.CHANNEL_LAYERS["default"])
+    layers = {"default": {**default, "CONFIG": {**default.get("CONFIG", {}), "prefix": queue}}}
+    with (
+        override_settings(CHANNEL_LAYERS=layers),
+        Stack(
+            queue=queue,
+            workers=workers,
+            database_url=database_url(),
+            redis_url=redis_url(),
+            extra_env={"CHANNELS_PREFIX": queue},
+        ) as stack,
+    ):
+        stack.wait_ready()
+        host = stack.base_url.removeprefix("http://")
+        push_prefix = f"{prefix}-PUSH-"
+        listener = Listener(f"ws://{host}/ws/ops/", cookie, stack.base_url, probe_prefix, push_prefix)
+        listening = threading.Thread(target=listener.run, name="bench-live-socket", daemon=True)
+        listening.start()
+        if not listener.ready.wait(15) or listener.error is not None:
+            raise RuntimeError(f"the websocket did not connect: {listener.error!r}")
+        since = timezone.now()
+        holder: dict[str, Any] = {}
+
+        def background() -> None:
+            try:
+                holder["report"] = post_batches(
+                    stack.base_url, creds, stream.events, batch_size=batch_size, rate=rate, concurrency=concurrency
+                )
+            except BaseException as exc:
+                holder["error"] = exc
+
+        loader = threading.Thread(target=background, name="bench-live-load", daemon=True)
+        clock = time.perf_counter()
+        loader.start()
+        lastmile = creds["lastmile"]
+        with httpx.Client(base_url=stack.base_url, timeout=30.0) as client:
+            n = 0
+            while time.perf_counter() - clock < seconds and loader.is_alive():
+                due = clock + n / probes_per_second
+                time.sleep(max(0.0, due - time.perf_counter()))
+                order = f"{probe_prefix}{n:05d}"
+                probe = Probe(order, time.perf_counter(), time.time())
+                response = client.post(
+                    f"/api/v1/ingest/{lastmile.slug}/",
+                    content=orjson.dumps({"events": [probe_event(order)]}),
+                    headers={"Authorization": f"Bearer {lastmile.token}", "Content-Type": "application/json"},
+                )
+                if response.status_code == 202:
+                    probe.message_id = str(response.json()["message_id"])
+                probes.append(probe)
+                # The push alone: a message published from here (as a worker would, through the
+                # Redis layer) to the same socket, outside the pipeline.
+                pushed[f"{push_prefix}{n:05d}"] = time.perf_counter()
+                publish_on_commit(
+                    OrderUpdatedMessage(
+                        type="order.updated", order=f"{push_prefix}{n:05d}", stage="", open_exceptions=0
+                    )
+                )
+                n += 1
+                stack.check_alive()
+                if progress is not None:
+                    progress(time.perf_counter() - clock, len(probes), len(listener.arrivals))
+        loader.join()
+        load_s = time.perf_counter() - clock
+        if "error" in holder:
+            raise holder["error"]
+        # The last probes may still be queued behind the backlog: wait for them, within reason.
+        deadline = time.perf_counter() + settle_s
+        while len(listener.arrivals) < len(probes) and time.perf_counter() < deadline:
+            time.sleep(0.05)
+        drained_s = time.perf_counter() - clock
+        listener.stop.set()
+        listening.join(5)
+        processed = progress_snapshot(feed_ids, since)
+    for probe in probes:
+        arrival = listener.arrivals.get(probe.order)
+        if arrival is not None:
+            probe.arrived, probe.arrived_wall = arrival
+    latencies = [p.latency_ms for p in probes if p.latency_ms is not None]
+    push_latencies = [(listener.pushes[k] - t) * 1000 for k, t in pushed.items() if k in listener.pushes]
+    report = holder["report"]
+    result: dict[str, Any] = {
+        "benchmark": "live",
+        "date": started_at.isoformat(timespec="seconds"),
+        "setup": {
+            "seconds": seconds,
+            "rate": rate,
+            "probes_per_second": probes_per_second,
+            "workers": workers,
+            "batch_size": batch_size,
+            "concurrency": concurrency,
+        },
+        "machine": {**_machine(), "load_average_before": load_before, "load_average_after": os.getloadavg()},
+        "background": {
+            "events_posted": report.events_sent,
+            "posting_seconds": round(report.elapsed_s, 2),
+            "posted_events_per_second": round(report.events_sent / report.elapsed_s) if report.elapsed_s else 0,
+            "http_errors": {str(k): v for k, v in report.http_errors.items()},
+            "events_processed_by_end": processed.finished_events,
+            "processed_events_per_second": round(processed.finished_events / drained_s) if drained_s else 0,
+            "load_seconds": round(load_s, 2),
+        },
+        "probes": {"sent": len(probes), "arrived": len(latencies), "lost": len(probes) - len(latencies)},
+        "latency_ms": summary(latencies),
+        "segments_ms": _segments(probes),
+        "push_only_ms": {**summary(push_latencies), "sent": len(pushed), "arrived": len(push_latencies)},
+        "socket": {"frames": listener.frames, "bytes": listener.frame_bytes},
+        "bar_p95_ms": BAR_P95_MS,
+    }
+    result["meets_bar"] = bool(latencies) and result["latency_ms"]["p95"] <= BAR_P95_MS and not result["probes"]["lost"]
+    if not keep:
+        bench_data_delete(feed_ids)
+    return result
+
+
+def report_lines(result: dict[str, Any]) -> list[str]:
+    lat, bg, probes, seg, setup = (
+        result["latency_ms"],
+        result["background"],
+        result["probes"],
+        result["segments_ms"],
+        result["setup"],
+    )
+    lines = [
+        f"bench live — {result['date']}, {result['machine']['cpus']} CPUs, PostgreSQL {result['machine']['postgres']}, "
+        f"load average {result['machine']['load_average_before'][0]:.2f} before, "
+        f"{result['machine']['load_average_after'][0]:.2f} after",
+        f"setup: {setup['rate']:.0f} events/s for {setup['seconds']:.0f} s in bodies of up to {setup['batch_size']}, "
+        f"{setup['workers']} worker(s), {setup['probes_per_second']} probe(s)/s",
+        f"background: posted {bg['events_posted']:,} events at {bg['posted_events_per_second']:,}/s; "
+        f"processed {bg['events_processed_by_end']:,} by the end ({bg['processed_events_per_second']:,}/s)",
+        f"probes: {probes['sent']} sent, {probes['arrived']} arrived, {probes['lost']} lost",
+    ]
+    if lat:
+        lines.append(
+            f"POST → websocket exception.opened: p50 {lat['p50']} ms, p95 {lat['p95']} ms, max {lat['max']} ms"
+        )
+    for name, label in (
+        ("post_to_received", "POST → raw message committed (HTTP)"),
+        ("queue_wait", "queue wait (→ a worker claims it)"),
+        ("processing", "parse + store (→ stamped processed)"),
+        ("processed_to_socket", "correlation + exceptions + commit + push"),
+    ):
+        if seg.get(name):
+            lines.append(f"  {label}: p50 {seg[name]['p50']} ms, p95 {seg[name]['p95']} ms, max {seg[name]['max']} ms")
+    push = result["push_only_ms"]
+    if push.get("p50") is not None:
+        lines.append(
+            f"push alone (publish → Redis layer → consumer → socket, {push['arrived']}/{push['sent']}): "
+            f"p50 {push['p50']} ms, p95 {push['p95']} ms, max {push['max']} ms"
+        )
+    lines.append(f"socket: {result['socket']['frames']:,} frames, {result['socket']['bytes']:,} bytes")
+    verdict = "meets" if result["meets_bar"] else "MISSES"
+    lines.append(f"bar: p95 <= {result['bar_p95_ms']:.0f} ms: {verdict}")
+    return lines
+
+
+def add_arguments(parser: Any) -> None:
+    """The `bench live` subcommand's options (wired into the bench command)."""
+    parser.add_argument("--seconds", type=float, default=60.0, help="how long the background load runs")
+    parser.add_argument("--rate", type=float, default=1000.0, help="background events per second")
+    parser.add_argument("--probes", type=float, default=2.0, help="probe events per second")
+    parser.add_argument("--workers", type=int, default=1, help="Celery worker processes")
+    parser.add_argument("--batch-size", type=int, default=200, help="background events per window (1-1000)")
+    parser.add_argument("--concurrency", type=int, default=4, help="background POSTs in flight")
+    parser.add_argument("--settle", type=float, default=60.0, help="wait this long for the last probes (s)")
+    parser.add_argument("--keep", action="store_true", help="keep the run's events and messages")
+    parser.add_argument("--json", action="store_true", help="print one JSON object (progress to stderr)")
+
+
+def command(opts: dict[str, Any], write: Callable[[str], None]) -> None:
+    """`manage.py bench live`: checks, a progress bar on stderr, the report (or JSON) on `write`."""
+    from django.core.management.base import CommandError
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .ingest import real_services_problems, unapplied_migrations
+
+    problems = real_services_problems(vendor=connection.vendor, redis_url=redis_url())
+    if problems:
+        raise CommandError("bench live measures the real services: " + "; ".join(problems))
+    behind = unapplied_migrations()
+    if behind:
+        raise CommandError(f"{len(behind)} unapplied migrations, e.g. {behind[0]}: run manage.py migrate first")
+    if not 1 <= opts["batch_size"] <= 1000 or opts["rate"] <= 0 or opts["probes"] <= 0 or opts["seconds"] <= 0:
+        raise CommandError("--batch-size must be 1..1000 and --rate, --probes, --seconds positive")
+    import logging
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    console = Console(stderr=True)
+    columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task("load + probes", total=opts["seconds"])
+
+        def progress(elapsed: float, sent: int, arrived: int) -> None:
+            bar.update(task, completed=min(elapsed, opts["seconds"]), description=f"probes {arrived}/{sent} arrived")
+
+        result = run(
+            seconds=opts["seconds"],
+            rate=opts["rate"],
+            probes_per_second=opts["probes"],
+            workers=opts["workers"],
+            batch_size=opts["batch_size"],
+            concurrency=opts["concurrency"],
+            settle_s=opts["settle"],
+            keep=opts["keep"],
+            progress=progress,
+        )
+    if opts["json"]:
+        write(orjson.dumps(result).decode())
+        return
+    for line in report_lines(result):
+        write(line)

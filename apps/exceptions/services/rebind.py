@@ -1,0 +1,195 @@
+"""Late binding for partner exception cases: a case opened on a ref moves to its order.
+
+A partner exception event that arrives before its tracking number (or shipment, LPN…) is linked
+to an order opens a case whose subject is that ref (`tracking_number:1Z…`, order NULL). When
+correlation later puts the event on an order's timeline, the case belongs to the order: its
+subject, fingerprint and order change, and the order page and the `order` filter find it.
+
+Trigger: `cases_rebind` is an AFTER_STORE stage between correlation and `exceptions_from_events`.
+Late binding only happens when a batch stores events, so it runs once per batch with one
+indexed query: the unresolved partner cases without an order (index on (order, status)) whose
+occurrence events now have a timeline entry (index on the entry's event). That set is small —
+cases wait there only until their ref binds — so the query costs little whatever the batch.
+Running before `exceptions_from_events` lets an exception event of the same batch join the moved
+case instead of opening a second one.
+
+If the order already has an unresolved case with the target fingerprint (the partial unique
+constraint allows one), the two are merged: the occurrences move to the order's case, which is
+re-aggregated, and the ref's case is resolved as "merged into #N". An event on several orders
+(a consolidated shipment) moves the case to the order most of its events reach and counts the
+events on the other orders as partner exceptions there, as if they had arrived bound.
+
+Resolved cases stay where they are: they are history, and moving them would not change what
+anyone has to do."""
+
+from collections import defaultdict
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+
+from apps.common.time import now
+from apps.correlation.models import Node, TimelineEntry
+from apps.events.taxonomy import RefKind
+
+from ..choices import ACTIVE_STATUSES, ActivityAction, CaseStatus, ExceptionKind
+from ..models import ExceptionCase, ExceptionOccurrence
+from .cases import activity_record, case_aggregate, case_changed
+from .partner import CLEARED_BY, Signal, _occurrence_record
+
+OrderRef = tuple[int, str]  # (order node id, order key)
+Occurrence = tuple[int, datetime]  # (event id, occurred_at)
+
+
+def cases_rebind(event_ids: list[int]) -> list[int]:
+    """Move every unresolved ref-subject partner case whose events now sit on an order.
+    Returns the ids of the cases that moved or were merged away."""
+    if not event_ids:
+        return []
+    waiting = ExceptionOccurrence.objects.filter(
+        case__kind=ExceptionKind.PARTNER_EXCEPTION, case__order__isnull=True, case__status__in=ACTIVE_STATUSES
+    )
+    # The common answer is "nothing": one semi-join, cheap to plan and to run.
+    entries = list(
+        TimelineEntry.objects.filter(event_id__in=waiting.values("event_id")).values_list("event_id", "order_id")
+    )
+    if not entries:
+        return []
+    orders_of: dict[int, list[int]] = defaultdict(list)
+    for event_id, order_id in entries:
+        orders_of[event_id].append(order_id)
+    keys = dict(
+        Node.objects.filter(id__any=list({o for _, o in entries}), kind=RefKind.ORDER).values_list("id", "value")
+    )
+    found: dict[int, dict[OrderRef, list[Occurrence]]] = defaultdict(lambda: defaultdict(list))
+    for case_id, event_id, occurred_at in waiting.filter(event_id__any=list(orders_of)).values_list(
+        "case_id", "event_id", "occurred_at"
+    ):
+        for order_id in orders_of[event_id]:
+            if order_id in keys:
+                found[case_id][(order_id, keys[order_id])].append((event_id, occurred_at))
+    if not found:
+        return []
+    at = now()
+    moved = []
+    for case in ExceptionCase.objects.filter(id__any=list(found)).order_by("id"):
+        if _case_move(case, found[case.id], at):
+            moved.append(case.id)
+    return moved
+
+
+def _partner_code(case: ExceptionCase) -> str:
+    """The full reason code from the fingerprint `partner_exception:<type>:<code>:<subject>`
+    (the `code` column is cut at 100 characters)."""
+    head = f"{ExceptionKind.PARTNER_EXCEPTION}:{case.source_type}:"
+    return case.fingerprint[len(head) : -len(case.subject) - 1]
+
+
+def _case_move(case: ExceptionCase, orders: dict[OrderRef, list[Occurrence]], at: datetime) -> bool:
+    # The order most of its events reach; ties go to the smallest order key (stable).
+    primary = min(orders, key=lambda ref: (-len(orders[ref]), ref[1]))
+    order_id, order_key = primary
+    subject = f"{RefKind.ORDER}:{order_key}"
+    code = _partner_code(case)
+    target_fp = f"{ExceptionKind.PARTNER_EXCEPTION}:{case.source_type}:{code}:{subject}"
+    with transaction.atomic():
+        target = ExceptionCase.objects.filter(fingerprint=target_fp, status__in=ACTIVE_STATUSES).first()
+        if target is None:
+            target = _move(case, target_fp, subject, order_id, order_key, at)
+        if target is None:
+            return False  # resolved or moved meanwhile
+        if target.id != case.id and not _merge(case, target, order_id, order_key, at):
+            return False
+        _clear_if_over(target, order_id, code, at)
+        for other, events in orders.items():
+            if other != primary:
+                other_subject = f"{RefKind.ORDER}:{other[1]}"
+                for event_id, occurred_at in sorted(events, key=lambda e: (e[1], e[0])):
+                    signal = Signal(event_id, case.source_type, code, occurred_at, other_subject, other[0])
+                    _occurrence_record(signal, at)
+    return True
+
+
+def _move(
+    case: ExceptionCase, target_fp: str, subject: str, order_id: int, order_key: str, at: datetime
+) -> ExceptionCase | None:
+    """Re-key the case in place (compare-and-set on `order IS NULL`). Returns the unresolved case
+    now holding `target_fp`: this one, or one that appeared meanwhile (then merge into it)."""
+    previous = ExceptionCase.objects.filter(fingerprint=target_fp, status=CaseStatus.RESOLVED).order_by("-id").first()
+    old_fp, old_subject = case.fingerprint, case.subject
+    try:
+        with transaction.atomic():
+            won = ExceptionCase.objects.filter(id=case.id, order__isnull=True, status__in=ACTIVE_STATUSES).update(
+                subject=subject,
+                fingerprint=target_fp,
+                order_id=order_id,
+                previous_id=case.previous_id or (previous.id if previous else None),
+            )
+    except IntegrityError:
+        return ExceptionCase.objects.filter(fingerprint=target_fp, status__in=ACTIVE_STATUSES).first()
+    if not won:
+        return None
+    # An event already counted under the order's fingerprint (only by an older, resolved case)
+    # keeps that count; the rest follow the case.
+    taken = ExceptionOccurrence.objects.filter(fingerprint=target_fp).values("event_id")
+    ExceptionOccurrence.objects.filter(case_id=case.id, event_id__in=taken).delete()
+    ExceptionOccurrence.objects.filter(case_id=case.id).update(fingerprint=target_fp)
+    case_aggregate(case.id)
+    activity_record(case.id, ActivityAction.MOVED, at, order=order_key, subject=old_subject, fingerprint=old_fp)
+    case_changed(case.id)
+    case.refresh_from_db()
+    return case
+
+
+def _merge(case: ExceptionCase, target: ExceptionCase, order_id: int, order_key: str, at: datetime) -> bool:
+    """Fold the ref's case into the order's unresolved one; the ref's case is resolved."""
+    won = ExceptionCase.objects.filter(id=case.id, order__isnull=True, status__in=ACTIVE_STATUSES).update(
+        status=CaseStatus.RESOLVED,
+        resolved_at=at,
+        cleared_at=at,
+        resolution=f"merged into #{target.id}",
+        order_id=order_id,
+        snoozed_until=None,
+    )
+    if not won:
+        return False
+    taken = ExceptionOccurrence.objects.filter(fingerprint=target.fingerprint).values("event_id")
+    ExceptionOccurrence.objects.filter(case_id=case.id, event_id__in=taken).delete()
+    rows = ExceptionOccurrence.objects.filter(case_id=case.id)
+    moved = rows.update(case_id=target.id, fingerprint=target.fingerprint)
+    case_aggregate(target.id)
+    if case.assignee_id is not None:
+        # Whoever was already working on it keeps it, unless the order's case has someone.
+        ExceptionCase.objects.filter(id=target.id, assignee__isnull=True).update(assignee_id=case.assignee_id)
+    activity_record(case.id, ActivityAction.MERGED, at, into=target.id, order=order_key)
+    activity_record(target.id, ActivityAction.MERGED, at, merged=case.id, subject=case.subject, occurrences=moved)
+    case_changed(case.id)
+    case_changed(target.id)
+    return True
+
+
+def _clear_if_over(case: ExceptionCase, order_id: int, code: str, at: datetime) -> None:
+    """The order may already hold the event that clears this condition (e.g. a delivery.completed
+    stored after the attempt but before the binding): then the moved case is over."""
+    if case.source_type not in CLEARED_BY:
+        return
+    case.refresh_from_db(fields=["last_seen_at", "status"])
+    clearing_type, same_code = CLEARED_BY[case.source_type]
+    entries = TimelineEntry.objects.filter(
+        order_id=order_id, occurred_at__gte=case.last_seen_at, event__type=clearing_type
+    )
+    if same_code:
+        entries = entries.filter(event__body__reason__code=code)
+    found = entries.order_by("occurred_at", "event_id").values_list("event_id", "occurred_at").first()
+    if found is None:
+        return
+    won = ExceptionCase.objects.filter(id=case.id, status__in=ACTIVE_STATUSES, last_seen_at__lte=found[1]).update(
+        status=CaseStatus.RESOLVED,
+        resolved_at=at,
+        resolution=f"auto: {clearing_type}",
+        cleared_at=found[1],
+        cleared_by_event_id=found[0],
+        snoozed_until=None,
+    )
+    if won:
+        activity_record(case.id, ActivityAction.AUTO_RESOLVED, at, event=found[0])
+        case_changed(case.id)

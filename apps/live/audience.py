@@ -1,0 +1,25 @@
+"""Who receives which message: decided per message type from the user's capabilities
+(apps/accounts/roles.py), once, when the socket connects. docs/live.md has the table."""
+
+from typing import Any
+
+from apps.accounts.permissions import has_capability
+
+from .messages import MESSAGE_TYPES, MessageType
+
+# A message type goes to a user holding any one of these capabilities.
+AUDIENCE: dict[MessageType, tuple[str, ...]] = {
+    # The queues are readable by anyone who may look up orders (the exceptions API's rule).
+    "exception.opened": ("work_exceptions", "lookup_orders"),
+    "exception.updated": ("work_exceptions", "lookup_orders"),
+    "order.updated": ("lookup_orders",),
+    "hold.changed": ("view_finance",),
+}
+assert set(AUDIENCE) == set(MESSAGE_TYPES)
+
+
+def allowed_types(user: Any) -> frozenset[str]:
+    """The message types this user may receive (empty for anonymous or inactive users)."""
+    if not (user and user.is_authenticated and user.is_active):
+        return frozenset()
+    return frozenset(t for t, capabilities in AUDIENCE.items() if any(has_capability(user, c) for c in capabilities))

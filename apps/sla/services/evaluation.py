@@ -1,0 +1,217 @@
+"""Expectations from order timelines (event-driven half of the SLA engine).
+
+`slas_from_orders` is ingestion's stage after correlation and exceptions (AFTER_STORE), inside
+the message's transaction (correlation's lock serialises it with other ingestion workers). It
+re-reads the whole timeline of every order the stored events touched — earliest start, first
+stop, current promise — and brings each expectation to what `deadlines.expectation_target`
+says, so arrival order and late binding all converge to the same result.
+
+Every write is a compare-and-set on the row as read (status, started_at, due_at, met_at):
+the sweep may claim the same row at the same moment. The loser re-reads and decides again."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Exists, Min, OuterRef
+
+from apps.common.time import now
+from apps.correlation.models import OrderProjection, TimelineEntry
+from apps.exceptions.services import sla_breach_open, sla_breach_resolve
+
+from ..choices import CLOSED_STAGES, Deadline, ExpectationStatus
+from ..deadlines import Stop, Stored, Target, expectation_target
+from ..models import Expectation, SlaPolicy
+from ..services_bulk import sla_breach_move
+
+CAS_ATTEMPTS = 5
+_ROW_FIELDS = ("id", "order_id", "status", "started_at", "due_at", "met_at", "breach_case_id")
+
+
+def slas_from_orders(event_ids: list[int]) -> None:
+    """Evaluate every active policy on the orders these stored events are on."""
+    if not event_ids:
+        return
+    policies = list(SlaPolicy.objects.filter(active=True).order_by("id"))
+    if not policies:
+        return
+    order_ids = sorted(
+        set(TimelineEntry.objects.filter(event_id__any=event_ids).values_list("order_id", flat=True).distinct())
+    )
+    if not order_ids:
+        return
+    for policy in policies:
+        policy_evaluate(policy, order_ids)
+
+
+def open_order_ids() -> list[int]:
+    return list(OrderProjection.objects.exclude(stage__in=CLOSED_STAGES).values_list("order_id", flat=True))
+
+
+def applicable_orders(policy: SlaPolicy, order_ids: Iterable[int]) -> dict[int, tuple[str, datetime | None]]:
+    """order id → (order key, promised_by) for the orders the policy's filter selects."""
+    rows = OrderProjection.objects.filter(order_id__any=list(order_ids))
+    rules = policy.applies_to or {}
+    if rules.get("service_level"):
+        rows = rows.filter(service_level=rules["service_level"])
+    if rules.get("customer"):
+        rows = rows.filter(customer=rules["customer"])
+    if rules.get("partner"):
+        rows = rows.filter(
+            Exists(
+                TimelineEntry.objects.filter(order_id=OuterRef("order_id"), event__feed__partner__name=rules["partner"])
+            )
+        )
+    return {o: (key, promised) for o, key, promised in rows.values_list("order_id", "order_key", "promised_by")}
+
+
+def due_for(policy: SlaPolicy, started_at: datetime, promised_by: datetime | None) -> datetime | None:
+    if policy.within is not None:
+        return started_at + policy.within
+    if policy.deadline == Deadline.PROMISED_BY:
+        return promised_by
+    return None
+
+
+def follows_promise(policy: SlaPolicy) -> bool:
+    return policy.within is None and policy.deadline == Deadline.PROMISED_BY
+
+
+def first_stops(policy: SlaPolicy, order_ids: list[int]) -> dict[int, Stop]:
+    """The earliest stop milestone on each order's timeline."""
+    stops: dict[int, Stop] = {}
+    if not policy.stop or not order_ids:
+        return stops
+    rows = (
+        TimelineEntry.objects.filter(order_id__any=order_ids, event__type__any=list(policy.stop))
+        .order_by("order_id", "occurred_at", "event_id")
+        .values_list("order_id", "event_id", "occurred_at", "event__type")
+    )
+    for order_id, event_id, occurred_at, type_ in rows:
+        stops.setdefault(order_id, Stop(event_id, occurred_at, type_))
+    return stops
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the order's timeline says now, for one policy."""
+
+    start: datetime | None
+    stop: Stop | None
+    promised_by: datetime | None
+
+
+def _stored(status: str, started_at: datetime, due_at: datetime, met_at: datetime | None, case: int | None) -> Stored:
+    return Stored(status, started_at, due_at, met_at, case)
+
+
+def policy_evaluate(policy: SlaPolicy, order_ids: Iterable[int]) -> list[tuple[str, str, str]]:
+    """Create the expectations whose start milestone is on the timeline and bring every
+    expectation of these orders up to date (idempotent; four set-based reads per policy, then
+    one compare-and-set per changed row). Returns (policy, order, status) of those that closed."""
+    orders = applicable_orders(policy, order_ids)
+    if not orders:
+        return []
+    ids = list(orders)
+    starts: dict[int, datetime] = dict(
+        TimelineEntry.objects.filter(order_id__any=ids, event__type=policy.start)
+        .values("order_id")
+        .annotate(at=Min("occurred_at"))
+        .values_list("order_id", "at")
+    )
+    if not starts:
+        return []
+    have = set(Expectation.objects.filter(policy=policy, order_id__any=list(starts)).values_list("order_id", flat=True))
+    new = []
+    for order_id, started_at in starts.items():
+        if order_id in have:
+            continue
+        due_at = due_for(policy, started_at, orders[order_id][1])
+        if due_at is None:
+            continue  # a promised_by deadline the order does not carry (yet)
+        new.append(Expectation(policy=policy, order_id=order_id, started_at=started_at, due_at=due_at))
+    # A concurrent evaluation (a policy being created) may insert the same (policy, order):
+    # the unique key keeps one.
+    Expectation.objects.bulk_create(new, ignore_conflicts=True)
+    rows = list(
+        Expectation.objects.filter(policy=policy, order_id__any=list(starts))
+        .exclude(status=ExpectationStatus.CANCELLED)
+        .values_list(*_ROW_FIELDS)
+    )
+    stops = first_stops(policy, [row[1] for row in rows])
+    closed = []
+    for exp_id, order_id, *stored in rows:
+        facts = Facts(starts.get(order_id), stops.get(order_id), orders[order_id][1])
+        target = expectation_reconcile(policy, exp_id, order_id, orders[order_id][0], facts, _stored(*stored))
+        if target is not None and target.status in (ExpectationStatus.MET, ExpectationStatus.MET_LATE):
+            closed.append((policy.name, orders[order_id][0], target.status))
+    return closed
+
+
+def expectation_reconcile(
+    policy: SlaPolicy, exp_id: int, order_id: int, order_key: str, facts: Facts, stored: Stored
+) -> Target | None:
+    """Compare-and-set the row from `stored` to its target, with the breach case's side effect
+    in the same transaction. When another writer changed the row first (the sweep claimed it),
+    re-read and decide again. Returns the target written, or None when nothing changed."""
+    for _ in range(CAS_ATTEMPTS):
+        target = expectation_target(
+            stored,
+            start=facts.start,
+            stop=facts.stop,
+            promised_by=facts.promised_by,
+            follows_promise=follows_promise(policy),
+        )
+        if target is None:
+            return None
+        with transaction.atomic():
+            won = Expectation.objects.filter(
+                id=exp_id,
+                status=stored.status,
+                started_at=stored.started_at,
+                due_at=stored.due_at,
+                met_at=stored.met_at,
+            ).update(
+                status=target.status,
+                started_at=target.started_at,
+                due_at=target.due_at,
+                met_at=target.met_at,
+                updated_at=now(),
+            )
+            if won:
+                _case_effects(policy, exp_id, order_id, order_key, facts.stop, stored.case_id, target)
+                return target
+        row = Expectation.objects.filter(id=exp_id).values_list(*_ROW_FIELDS[2:]).first()
+        if row is None:
+            return None
+        stored = _stored(*row)
+    raise RuntimeError(f"SLA expectation {exp_id}: still changing after {CAS_ATTEMPTS} attempts")
+
+
+def _case_effects(
+    policy: SlaPolicy,
+    exp_id: int,
+    order_id: int,
+    order_key: str,
+    stop: Stop | None,
+    case_id: int | None,
+    target: Target,
+) -> None:
+    if target.move and case_id is not None:
+        sla_breach_move(case_id=case_id, breached_at=target.due_at)
+    if target.resolve and case_id is not None and stop is not None:
+        sla_breach_resolve(case_id=case_id, event_id=stop.event_id, cleared_at=stop.occurred_at, stop_type=stop.type)
+    if target.open_resolved and stop is not None:
+        # Late, and no breach was recorded (the sweep had not run, or it was in time until an
+        # earlier start arrived): the breach goes on record, already over.
+        case = sla_breach_open(
+            policy_name=policy.name,
+            order_id=order_id,
+            order_key=order_key,
+            severity=policy.severity,
+            queue=policy.queue,
+            breached_at=target.due_at,
+            cleared=(stop.event_id, stop.occurred_at, stop.type),
+        )
+        Expectation.objects.filter(id=exp_id).update(breach_case=case)
