@@ -17,6 +17,14 @@ from ..choices import ACTIVE_STATUSES, ActivityAction, CaseStatus
 from ..models import ExceptionCase
 from .cases import CaseConflict, activity_record, case_changed
 
+# The activity names a past action ("resolved"); the refusal needs the verb ("cannot resolve").
+_VERB: dict[str, str] = {
+    ActivityAction.ASSIGNED: "assign",
+    ActivityAction.ACKNOWLEDGED: "acknowledge",
+    ActivityAction.SNOOZED: "snooze",
+    ActivityAction.RESOLVED: "resolve",
+}
+
 
 def _transition(
     case: ExceptionCase,
@@ -32,7 +40,7 @@ def _transition(
         won = ExceptionCase.objects.filter(id=case.id, status__in=allowed).update(**changes)
         if not won:
             current = ExceptionCase.objects.filter(id=case.id).values_list("status", flat=True).first()
-            raise CaseConflict(f"cannot {action.replace('_', ' ')} an exception that is {current}")
+            raise CaseConflict(f"cannot {_VERB.get(action, action)} an exception that is {current}")
         activity_record(case.id, action, at, actor=actor, **detail)
         audit_record(actor=actor, action=f"exception.{action}", target=f"exception:{case.id}", detail=detail)
         case_changed(case.id)
