@@ -203,9 +203,11 @@ def broken(monkeypatch: pytest.MonkeyPatch, settings: Any) -> Breakage:
 
 
 def dead_letter(feed: Feed, n: int) -> RawMessage:
+    # The clock is frozen, so received_at ties: the new message is the one that was not there.
+    before = set(RawMessage.objects.values_list("id", flat=True))
     with pytest.raises(Exception):  # noqa: B017, PT011 - whatever the breakage raises
         speak(feed, event_id=f"dl-{n}")
-    message = RawMessage.objects.get(id=RawMessage.objects.latest("received_at").id)
+    message = RawMessage.objects.exclude(id__in=before).get()
     assert message.status == "failed"
     return message
 
