@@ -1,6 +1,6 @@
 """Time helpers. Every datetime in the project is tz-aware; these make that hard to forget."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 
@@ -26,3 +26,15 @@ def parse_iso(value: str, *, field: str = "time") -> datetime:
     except ValueError as exc:
         raise ValueError(f"{field}: not an ISO-8601 time: {value!r}") from exc
     return ensure_aware(parsed, field=field)
+
+
+def duration_text(delta: timedelta) -> str:
+    """`12 min`, `5h`, `3d 4h`: a duration rounded to what a person reads at a glance (sign dropped)."""
+    minutes = int(abs(delta).total_seconds() // 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours = minutes // 60
+    if hours < 48:
+        return f"{hours}h"
+    days, rest = divmod(hours, 24)
+    return f"{days}d {rest}h" if rest else f"{days}d"

@@ -12,7 +12,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from apps.common.time import now, parse_iso
+from apps.common.time import duration_text, now, parse_iso
 from apps.events.taxonomy import EVENT_TYPES, EXCEPTION_TYPES, STAGE_OF_TYPE, STAGE_RANK, TERMINAL_STAGES, System
 from apps.feeds.selectors import feed_list
 
@@ -100,18 +100,6 @@ def _time(value: object) -> datetime | None:
         return None
 
 
-def human_delta(delta: timedelta) -> str:
-    """5 min, 3h, 2d 4h: how late, rounded to what a person cares about."""
-    minutes = int(abs(delta).total_seconds() // 60)
-    if minutes < 60:
-        return f"{minutes} min"
-    hours = minutes // 60
-    if hours < 48:
-        return f"{hours}h"
-    days, rest = divmod(hours, 24)
-    return f"{days}d {rest}h" if rest else f"{days}d"
-
-
 def promise_status(
     *, promised_by: datetime | None, eta: datetime | None, delivered_at: datetime | None
 ) -> dict[str, str]:
@@ -120,14 +108,14 @@ def promise_status(
         if promised_by is None:
             return {"state": "delivered", "label": "delivered"}
         if delivered_at > promised_by:
-            return {"state": "late", "label": f"delivered {human_delta(delivered_at - promised_by)} late"}
+            return {"state": "late", "label": f"delivered {duration_text(delivered_at - promised_by)} late"}
         return {"state": "ok", "label": "delivered on time"}
     if eta is None:
         return {"state": "nodata", "label": "no ETA yet"}
     if promised_by is None:
         return {"state": "none", "label": "no promised date to compare"}
     if eta > promised_by:
-        return {"state": "late", "label": f"late by {human_delta(eta - promised_by)}"}
+        return {"state": "late", "label": f"late by {duration_text(eta - promised_by)}"}
     return {"state": "ok", "label": "on time"}
 
 
@@ -215,7 +203,7 @@ def event_row(e: dict[str, Any], *, order_key: str) -> dict[str, Any]:
         "system_label": SYSTEM_LABELS.get(e["system"], e["system"]),
         "exception": e["type"] in EXCEPTION_TYPES,
         "local": _local(occurred, e.get("occurred_offset_minutes")),
-        "lag": human_delta(received - occurred) if received >= occurred else "",
+        "lag": duration_text(received - occurred) if received >= occurred else "",
         "future": received < occurred,
         "reason_code": reason.get("code", ""),
         "reason_text": reason.get("text", ""),

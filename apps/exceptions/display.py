@@ -10,7 +10,7 @@ from urllib.parse import quote, urlencode
 
 from django.urls import reverse
 
-from apps.common.time import parse_iso
+from apps.common.time import duration_text, parse_iso
 from apps.correlation.models import OrderProjection
 
 from .choices import ActivityAction, ExceptionKind, Queue
@@ -22,15 +22,8 @@ KIND_LABELS: dict[str, str] = {str(k): str(k.label) for k in ExceptionKind}
 
 
 def age_text(delta: timedelta) -> str:
-    """`12 min`, `5h`, `3d 4h`: how long a case has been open, at a glance."""
-    minutes = max(0, int(delta.total_seconds() // 60))
-    if minutes < 60:
-        return f"{minutes} min"
-    hours = minutes // 60
-    if hours < 48:
-        return f"{hours}h"
-    days, rest = divmod(hours, 24)
-    return f"{days}d {rest}h" if rest else f"{days}d"
+    """How long a case has been open; a clock skew never shows a negative age."""
+    return duration_text(max(delta, timedelta(0)))
 
 
 def count_text(n: int, capped: bool) -> str:
