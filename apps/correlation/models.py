@@ -40,11 +40,16 @@ class Node(models.Model):
 
 
 class Link(models.Model):
+    # Links and timeline entries are derived rows, written in bulk only by correlation, from ids
+    # it has just read or inserted in the same transaction (and rebuilt by rebuild_projections).
+    # Their foreign keys carry no database constraint: the deferred checks, four per timeline
+    # entry and three per link, cost more at each commit than the inserts themselves
+    # (docs/benchmarks.md). Django's collector still applies on_delete.
     id = models.BigAutoField(primary_key=True)
-    source = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="links_out")
-    target = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="+")
+    source = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="links_out", db_constraint=False)
+    target = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="+", db_constraint=False)
     target_kind = models.CharField(max_length=32, help_text="denormalised: closures filter on it")
-    event = models.ForeignKey("events.CanonicalEvent", on_delete=models.PROTECT, related_name="+")
+    event = models.ForeignKey("events.CanonicalEvent", on_delete=models.PROTECT, related_name="+", db_constraint=False)
     created_at = models.DateTimeField()
 
     class Meta:
@@ -59,15 +64,19 @@ class TimelineEntry(models.Model):
     """Event E is on order O's timeline, through node `via` (established by `via_event`)."""
 
     id = models.BigAutoField(primary_key=True)
-    order = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="timeline")
-    event = models.ForeignKey("events.CanonicalEvent", on_delete=models.CASCADE, related_name="timeline_entries")
+    # No database constraints on these keys: see Link.
+    order = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="timeline", db_constraint=False)
+    event = models.ForeignKey(
+        "events.CanonicalEvent", on_delete=models.CASCADE, related_name="timeline_entries", db_constraint=False
+    )
     occurred_at = models.DateTimeField(help_text="copied from the event: the timeline is read in this order")
-    via = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="+")
+    via = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="+", db_constraint=False)
     via_event = models.ForeignKey(
         "events.CanonicalEvent",
         null=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_constraint=False,
         help_text="the event that linked `via` to this order (null: the event names the order itself)",
     )
 

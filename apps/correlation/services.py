@@ -13,15 +13,15 @@ from typing import Any, NamedTuple
 
 from django.db import connection
 
-from apps.common.lookups import array_literal
 from apps.common.time import now
 from apps.events.models import CanonicalEvent
 
 from .graph import Closure, closures, orders_reaching
 from .live import orders_changed
-from .models import Link, Node, OrderProjection, TimelineEntry
+from .models import Link, Node, TimelineEntry
 from .projection import ShipmentFacts, TimelineEvent, apply, empty_state, finish
 from .rules import alias_bindings, is_run_level, link_pairs
+from .writes import entries_insert, events_mark_matched, folds_read, links_insert, nodes_upsert, projections_upsert
 
 
 class NodeRow(NamedTuple):
@@ -59,13 +59,19 @@ def nodes_ensure(pairs: Iterable[tuple[str, str]]) -> tuple[dict[tuple[str, str]
                 found.update({(kind, value): nid for nid, value in rows})
         return found
 
-    before = lookup()
-    missing = wanted - set(before)
+    found: dict[tuple[str, str], int] = {}
+    created: set[int] = set()
+    if connection.vendor == "postgresql":
+        found, created = nodes_upsert(wanted)
+        if len(found) == len(wanted):
+            return found, created
+    found.update(lookup())
+    missing = wanted - set(found)
     if not missing:
-        return before, set()
+        return found, created
     Node.objects.bulk_create([Node(kind=k, value=v) for k, v in missing], ignore_conflicts=True, batch_size=1000)
     ids = lookup()
-    return ids, {ids[p] for p in missing}
+    return ids, created | {ids[p] for p in missing}
 
 
 def events_correlate(event_ids: list[int]) -> set[int]:
@@ -87,48 +93,12 @@ def events_correlate(event_ids: list[int]) -> set[int]:
             links.setdefault((nb, na), (a[0], event_id))
         for alias, entity in alias_bindings(refs):
             bindings.setdefault(node_ids[alias], (node_ids[entity], event_id))
-    _insert_links(links, at)
+    links_insert(links, at)
     bound = _bind_aliases(bindings, at)
     orders = orders_reaching(node_ids.values())
     orders_refresh(orders, new_event_ids=[e for e, _ in events], created_nodes=created, bound_aliases=bound)
     orders_changed(orders)
     return orders
-
-
-def _insert_links(links: dict[tuple[int, int], tuple[str, int]], at: datetime) -> None:
-    """New links only (`ON CONFLICT DO NOTHING`: the first event to name a pair keeps it). On
-    PostgreSQL one INSERT from arrays: thousands of model instances and bound parameters per
-    batch cost more than the insert itself."""
-    if not links:
-        return
-    if connection.vendor == "postgresql":
-        pairs = list(links)
-        columns: tuple[list[Any], ...] = (
-            [p[0] for p in pairs],
-            [p[1] for p in pairs],
-            [links[p][0] for p in pairs],
-            [links[p][1] for p in pairs],
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO correlation_link (source_id, target_id, target_kind, event_id, created_at) "
-                "SELECT s, t, k, e, %s FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::bigint[]) "
-                "AS v(s, t, k, e) ON CONFLICT DO NOTHING",
-                [at, *(_literal(column) for column in columns)],
-            )
-        return
-    Link.objects.bulk_create(
-        [Link(source_id=s, target_id=t, target_kind=k, event_id=e, created_at=at) for (s, t), (k, e) in links.items()],
-        ignore_conflicts=True,
-        batch_size=2000,
-    )
-
-
-def _literal(values: list[Any]) -> str:
-    literal = array_literal(values)
-    if literal is None:
-        raise ValueError("ids and kinds only")  # never: the columns are ints and strings
-    return literal[0]
 
 
 def _bind_aliases(bindings: dict[int, tuple[int, int]], at: datetime) -> set[int]:
@@ -199,7 +169,7 @@ def _refresh_batch(
         existing = set(TimelineEntry.objects.filter(order_id__any=order_ids).values_list("order_id", "event_id"))
     else:
         candidates = new_events
-        states = dict(OrderProjection.objects.filter(order_id__any=order_ids).values_list("order_id", "fold"))
+        states = folds_read(order_ids)
         existing = set(
             TimelineEntry.objects.filter(order_id__any=order_ids, event_id__any=[e[0] for e in new_events]).values_list(
                 "order_id", "event_id"
@@ -215,7 +185,7 @@ def _refresh_batch(
                     naming[nid].append(index)
     runs_of = _runs_of(cls, nodes)
     fresh: list[tuple[int, int, datetime, int, int | None]] = []
-    projections: list[OrderProjection] = []
+    projections: list[dict[str, Any]] = []
     recompute: list[int] = []
     for cid in order_ids:
         closure = cls[cid]
@@ -242,40 +212,13 @@ def _refresh_batch(
             if (cid, eid) not in existing:
                 fresh.append((cid, eid, occurred, via[0], via[1]))
         state["members"] = sorted(closure.members)
-        projections.append(OrderProjection(order_id=cid, **finish(nodes[cid].value, state, shipments, tasks, aliases)))
+        projections.append({"order_id": cid, **finish(nodes[cid].value, state, shipments, tasks, aliases)})
     # Membership only grows (links are never removed): insert just the new pairs.
-    _insert_entries(fresh)
-    newly = list({e[1] for e in fresh})
-    for start in range(0, len(newly), 2000):
-        CanonicalEvent.objects.filter(id__any=newly[start : start + 2000], matched=False).update(matched=True)
-    OrderProjection.objects.bulk_create(
-        projections,
-        update_conflicts=True,
-        unique_fields=["order"],
-        update_fields=[f.name for f in OrderProjection._meta.concrete_fields if f.name != "order"],
-        batch_size=500,
-    )
+    entries_insert(fresh)
+    events_mark_matched(sorted({e[1] for e in fresh}))
+    projections_upsert(projections)
     if recompute:
         _refresh_batch(recompute, None)
-
-
-def _insert_entries(rows: list[tuple[int, int, datetime, int, int | None]]) -> None:
-    """New timeline pairs only (the caller excluded existing ones, under the correlation lock)."""
-    if connection.vendor == "postgresql":
-        with (
-            connection.cursor() as cursor,
-            cursor.cursor.copy(
-                "COPY correlation_timelineentry (order_id, event_id, occurred_at, via_id, via_event_id) FROM STDIN"
-            ) as copy,
-        ):
-            for row in rows:
-                copy.write_row(row)
-        return
-    TimelineEntry.objects.bulk_create(
-        [TimelineEntry(order_id=o, event_id=e, occurred_at=t, via_id=v, via_event_id=ve) for o, e, t, v, ve in rows],
-        ignore_conflicts=True,
-        batch_size=2000,
-    )
 
 
 def _runs_of(cls: dict[int, Closure], nodes: dict[int, NodeRow]) -> dict[int, list[str]]:

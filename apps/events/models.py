@@ -45,7 +45,10 @@ class CanonicalEvent(models.Model):
 
 class EventRef(models.Model):
     id = models.BigAutoField(primary_key=True)
-    event = models.ForeignKey(CanonicalEvent, on_delete=models.CASCADE, related_name="ref_rows")
+    # No database constraint: written only by events_store in the event's own transaction, and
+    # a deferred FK check per ref row was a large share of each ingest commit (docs/benchmarks.md).
+    # Deletes still cascade (Django's collector).
+    event = models.ForeignKey(CanonicalEvent, on_delete=models.CASCADE, related_name="ref_rows", db_constraint=False)
     kind = models.CharField(max_length=32, choices=RefKind.choices)
     value = models.CharField(max_length=100)
 
