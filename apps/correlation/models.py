@@ -60,6 +60,36 @@ class Link(models.Model):
         return f"{self.source_id}->{self.target_id}"
 
 
+class Member(models.Model):
+    """Node `node` is in order `order`'s closure (canonical-events.md §2 rule 4), with its role
+    and the event that brought it in. Closures only grow (links are never removed), so rows are
+    only ever added. It answers "which orders does this batch touch" with one index probe
+    instead of a walk of the graph, and gives the incremental path each order's closure as it
+    was before the batch (apps/correlation/closure_cache.py). Derived like Link: no database
+    constraints on its keys."""
+
+    id = models.BigAutoField(primary_key=True)
+    # (order, node) is unique, which indexes `order`; `node` has its own index for the lookups.
+    order = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False)
+    node = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="memberships", db_constraint=False)
+    role = models.CharField(max_length=8, help_text="order | task | shipment | run")
+    via_event = models.ForeignKey(
+        "events.CanonicalEvent",
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+        help_text="the event that brought the node into the closure (null: the order itself)",
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["order", "node"], name="correlation_member_uniq")]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}∋{self.node_id}"
+
+
 class TimelineEntry(models.Model):
     """Event E is on order O's timeline, through node `via` (established by `via_event`)."""
 

@@ -16,8 +16,9 @@ from django.db import connection
 from apps.common.time import now
 from apps.events.models import CanonicalEvent
 
-from .graph import Closure, closures, orders_reaching
+from .graph import Closure, closures
 from .live import orders_changed
+from .membership import BatchEdges, closures_grown, members_store, orders_touched
 from .models import Link, Node, TimelineEntry
 from .projection import ShipmentFacts, TimelineEvent, apply, empty_state, finish
 from .rules import alias_bindings, is_run_level, link_pairs
@@ -95,8 +96,14 @@ def events_correlate(event_ids: list[int]) -> set[int]:
             bindings.setdefault(node_ids[alias], (node_ids[entity], event_id))
     links_insert(links, at)
     bound = _bind_aliases(bindings, at)
-    orders = orders_reaching(node_ids.values())
-    orders_refresh(orders, new_event_ids=[e for e, _ in events], created_nodes=created, bound_aliases=bound)
+    orders = orders_touched(node_ids.values())
+    orders_refresh(
+        orders,
+        new_event_ids=[e for e, _ in events],
+        created_nodes=created,
+        bound_aliases=bound,
+        edges=BatchEdges.of(links, bindings, bound),
+    )
     orders_changed(orders)
     return orders
 
@@ -133,6 +140,7 @@ def orders_refresh(
     new_event_ids: list[int] | None = None,
     created_nodes: set[int] | frozenset[int] = frozenset(),
     bound_aliases: set[int] | frozenset[int] = frozenset(),
+    edges: BatchEdges | None = None,
 ) -> None:
     """Bring timeline membership and projections of these orders up to date.
 
@@ -141,11 +149,12 @@ def orders_refresh(
     only nodes created by these same events (no older event can name them) and no alias in it
     that existed before was bound now (which could re-attribute older events to a shipment);
     other orders are recomputed from their whole timeline, which is also what happens without
-    `new_event_ids`."""
+    `new_event_ids`. With `edges` (the batch's new links and bindings), closures are the stored
+    ones grown by those edges (membership.py) instead of walks of the graph."""
     order_list = sorted(set(order_ids))
     new_events = _events_by_id(new_event_ids) if new_event_ids is not None else None
     for start in range(0, len(order_list), 500):
-        _refresh_batch(order_list[start : start + 500], new_events, created_nodes, bound_aliases)
+        _refresh_batch(order_list[start : start + 500], new_events, created_nodes, bound_aliases, edges)
 
 
 def _refresh_batch(
@@ -153,8 +162,13 @@ def _refresh_batch(
     new_events: list[tuple] | None,
     created_nodes: set[int] | frozenset[int] = frozenset(),
     bound_aliases: set[int] | frozenset[int] = frozenset(),
+    edges: BatchEdges | None = None,
 ) -> None:
-    cls = closures(order_ids)
+    gained_now: dict[int, set[int]] | None = None
+    if new_events is not None and edges is not None:
+        cls, gained_now = closures_grown(order_ids, edges)
+    else:
+        cls = closures(order_ids)
     member_ids = {n for c in cls.values() for n in c.members}
     nodes = {
         nid: NodeRow(nid, kind, value, entity)
@@ -197,7 +211,11 @@ def _refresh_batch(
             gained = set(closure.members) - set(state.get("members", []))
             # An alias created now is named by these events only, so binding it re-attributes
             # nothing already folded.
-            if gained - created_nodes or (bound_aliases - created_nodes) & closure.members.keys():
+            if (
+                gained - created_nodes
+                or (gained_now is not None and gained_now[cid] - created_nodes)
+                or (bound_aliases - created_nodes) & closure.members.keys()
+            ):
                 recompute.append(cid)
                 continue
         else:
@@ -215,6 +233,12 @@ def _refresh_batch(
         projections.append({"order_id": cid, **finish(nodes[cid].value, state, shipments, tasks, aliases)})
     # Membership only grows (links are never removed): insert just the new pairs.
     entries_insert(fresh)
+    later = set(recompute)
+    done = [cls[cid] for cid in order_ids if cid not in later]
+    if gained_now is None:
+        members_store(done)
+    else:
+        members_store(done, known={c.order_id: set(c.members) - gained_now[c.order_id] for c in done})
     events_mark_matched(sorted({e[1] for e in fresh}))
     projections_upsert(projections)
     if recompute:

@@ -103,7 +103,7 @@ def wide_window(monkeypatch: pytest.MonkeyPatch) -> None:
     """Widen the race: a pause before looking for the orders an event reaches and another
     before the transaction commits. Without the lock, each worker would then read the graph
     before the other's half is committed (checked by hand: the scans stay unmatched)."""
-    reaching, refresh = services.orders_reaching, services.orders_refresh
+    reaching, refresh = services.orders_touched, services.orders_refresh
 
     def slow_reaching(*args: Any, **kwargs: Any) -> Any:
         time.sleep(PAUSE)
@@ -114,7 +114,7 @@ def wide_window(monkeypatch: pytest.MonkeyPatch) -> None:
         time.sleep(PAUSE)
         return result
 
-    monkeypatch.setattr(services, "orders_reaching", slow_reaching)
+    monkeypatch.setattr(services, "orders_touched", slow_reaching)
     monkeypatch.setattr(services, "orders_refresh", slow_refresh)
 
 

@@ -21,7 +21,7 @@ from django.db.models import Q
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from apps.correlation.models import Link, Node, OrderProjection, TimelineEntry
+from apps.correlation.models import Link, Member, Node, OrderProjection, TimelineEntry
 from apps.correlation.services import CORRELATION_LOCK, events_correlate
 from apps.events.models import CanonicalEvent
 
@@ -68,6 +68,7 @@ class Command(BaseCommand):
 def _reset() -> None:
     """Empty what correlation derives; keep the events and the nodes."""
     TimelineEntry.objects.all().delete()
+    Member.objects.all().delete()
     OrderProjection.objects.all().delete()
     Link.objects.all().delete()
     Node.objects.filter(Q(entity__isnull=False) | Q(bound_by_event__isnull=False) | Q(bound_at__isnull=False)).update(
