@@ -38,7 +38,9 @@ def walked_closures() -> dict[int, set[tuple[int, str]]]:
 def noisy_world(db: None) -> None:
     events = generate_world(orders=24, seed=17, start=START, id_prefix="MB")
     stats = world_stats(events)
-    assert stats["split"] and stats["consolidated"] and stats["late_bound"], stats
+    assert stats["split"], stats
+    assert stats["consolidated"], stats
+    assert stats["late_bound"], stats
     stream = make_noisy(events, seed=5, duplicate_rate=0.1, reorder_window=30, bad_rate=0)
     feeds = {s: FeedFactory(system=s) for s in ("erp", "wms", "tms", "lastmile")}
     for start in range(0, len(stream), 7):
