@@ -12,9 +12,10 @@ def main() -> None:
     import django
 
     django.setup()
-    from apps.ingestion.services import AFTER_STORE
+    from apps.ingestion import services as ingestion
 
-    AFTER_STORE.clear()  # prefork children are forked after this, and inherit it
+    ingestion.AFTER_STORE.clear()  # prefork children are forked after this, and inherit it
+    ingestion.STORE_PRESUMED_MATCHED = False  # no correlation here to correct it
     from controltower.celery import app
 
     app.worker_main(argv=["worker", *sys.argv[1:]])

@@ -22,7 +22,15 @@ from .membership import BatchEdges, closures_grown, members_store, orders_touche
 from .models import Link, Node, TimelineEntry
 from .projection import ShipmentFacts, TimelineEvent, apply, empty_state, finish
 from .rules import alias_bindings, is_run_level, link_pairs
-from .writes import entries_insert, events_mark_matched, folds_read, links_insert, nodes_upsert, projections_upsert
+from .writes import (
+    entries_insert,
+    events_mark_matched,
+    events_mark_unmatched,
+    folds_read,
+    links_insert,
+    nodes_upsert,
+    projections_upsert,
+)
 
 
 class NodeRow(NamedTuple):
@@ -97,13 +105,15 @@ def events_correlate(event_ids: list[int]) -> set[int]:
     links_insert(links, at)
     bound = _bind_aliases(bindings, at)
     orders = orders_touched(node_ids.values())
-    orders_refresh(
+    placed = orders_refresh(
         orders,
         new_event_ids=[e for e, _ in events],
         created_nodes=created,
         bound_aliases=bound,
         edges=BatchEdges.of(links, bindings, bound),
     )
+    # Stored as matched (ingestion's STORE_PRESUMED_MATCHED) or not: either way, set it right.
+    events_mark_unmatched([e for e, _ in events if e not in placed])
     orders_changed(orders)
     return orders
 
@@ -141,7 +151,7 @@ def orders_refresh(
     created_nodes: set[int] | frozenset[int] = frozenset(),
     bound_aliases: set[int] | frozenset[int] = frozenset(),
     edges: BatchEdges | None = None,
-) -> None:
+) -> set[int]:
     """Bring timeline membership and projections of these orders up to date.
 
     With `new_event_ids` (the hot path), those events are folded into each order's stored
@@ -150,11 +160,15 @@ def orders_refresh(
     that existed before was bound now (which could re-attribute older events to a shipment);
     other orders are recomputed from their whole timeline, which is also what happens without
     `new_event_ids`. With `edges` (the batch's new links and bindings), closures are the stored
-    ones grown by those edges (membership.py) instead of walks of the graph."""
+    ones grown by those edges (membership.py) instead of walks of the graph.
+
+    Returns the ids of the events now on the timeline of one of these orders."""
     order_list = sorted(set(order_ids))
     new_events = _events_by_id(new_event_ids) if new_event_ids is not None else None
+    placed: set[int] = set()
     for start in range(0, len(order_list), 500):
-        _refresh_batch(order_list[start : start + 500], new_events, created_nodes, bound_aliases, edges)
+        placed |= _refresh_batch(order_list[start : start + 500], new_events, created_nodes, bound_aliases, edges)
+    return placed
 
 
 def _refresh_batch(
@@ -163,7 +177,7 @@ def _refresh_batch(
     created_nodes: set[int] | frozenset[int] = frozenset(),
     bound_aliases: set[int] | frozenset[int] = frozenset(),
     edges: BatchEdges | None = None,
-) -> None:
+) -> set[int]:
     gained_now: dict[int, set[int]] | None = None
     if new_events is not None and edges is not None:
         cls, gained_now = closures_grown(order_ids, edges)
@@ -184,11 +198,16 @@ def _refresh_batch(
     else:
         candidates = new_events
         states = folds_read(order_ids)
-        existing = set(
-            TimelineEntry.objects.filter(order_id__any=order_ids, event_id__any=[e[0] for e in new_events]).values_list(
+        # By event only: new events have no entries yet (a replayed or restored one may), so this
+        # is a short probe of the event index, not one of the (order, event) cross product.
+        wanted = set(order_ids)
+        existing = {
+            pair
+            for pair in TimelineEntry.objects.filter(event_id__any=[e[0] for e in new_events]).values_list(
                 "order_id", "event_id"
             )
-        )
+            if pair[0] in wanted
+        }
     # node → candidate events naming it, so each closure looks only at its own events.
     naming: dict[int, list[int]] = defaultdict(list)
     for index, row in enumerate(candidates):
@@ -241,8 +260,10 @@ def _refresh_batch(
         members_store(done, known={c.order_id: set(c.members) - gained_now[c.order_id] for c in done})
     events_mark_matched(sorted({e[1] for e in fresh}))
     projections_upsert(projections)
+    placed = {event_id for _, event_id in existing} | {row[1] for row in fresh}
     if recompute:
-        _refresh_batch(recompute, None)
+        placed |= _refresh_batch(recompute, None)
+    return placed
 
 
 def _runs_of(cls: dict[int, Closure], nodes: dict[int, NodeRow]) -> dict[int, list[str]]:

@@ -110,6 +110,25 @@ def events_mark_matched(event_ids: list[int]) -> None:
         CanonicalEvent.objects.filter(id__any=event_ids[start : start + 2000], matched=False).update(matched=True)
 
 
+def events_mark_unmatched(event_ids: list[int]) -> None:
+    """These events are on no timeline: back on the unmatched list (those that have an entry,
+    from an earlier batch, stay matched)."""
+    if not event_ids:
+        return
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE events_canonicalevent AS e SET matched = false WHERE e.id = ANY(%s::bigint[]) AND e.matched "
+                "AND NOT EXISTS (SELECT 1 FROM correlation_timelineentry AS t WHERE t.event_id = e.id)",
+                [literal(event_ids)],
+            )
+        return
+    for start in range(0, len(event_ids), 500):
+        CanonicalEvent.objects.filter(id__in=event_ids[start : start + 500], matched=True).exclude(
+            id__in=TimelineEntry.objects.values("event_id")
+        ).update(matched=False)
+
+
 def folds_read(order_ids: list[int]) -> dict[int, dict[str, Any]]:
     """The stored fold state of these orders (orders without a projection are absent)."""
     if not order_ids:

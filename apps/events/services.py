@@ -18,6 +18,7 @@ from .models import CanonicalEvent, EventRef
 from .validation import ValidEvent
 
 EVENT_COLUMNS = (
+    "matched",
     "feed_id",
     "message_id",
     "event_key",
@@ -51,9 +52,17 @@ class StoreResult:
 
 
 def events_store(
-    *, feed_id: int, system: str, message_id: UUID | str, received_at: datetime, events: Sequence[ValidEvent]
+    *,
+    feed_id: int,
+    system: str,
+    message_id: UUID | str,
+    received_at: datetime,
+    events: Sequence[ValidEvent],
+    matched: bool = False,
 ) -> StoreResult:
-    """Store the events of one message; must run inside the caller's transaction."""
+    """Store the events of one message; must run inside the caller's transaction. `matched`:
+    the flag new events start with (the caller's next stage corrects it in the same
+    transaction; see apps.ingestion.services.STORE_PRESUMED_MATCHED)."""
     result = StoreResult()
     first_by_key: dict[str, ValidEvent] = {}
     for event in events:
@@ -65,9 +74,9 @@ def events_store(
     if not unique:
         return result
     if connection.vendor == "postgresql":
-        inserted = _insert_postgres(feed_id, system, message_id, received_at, unique)
+        inserted = _insert_postgres(feed_id, system, message_id, received_at, unique, matched)
     else:
-        inserted = _insert_generic(feed_id, system, message_id, received_at, unique)
+        inserted = _insert_generic(feed_id, system, message_id, received_at, unique, matched)
     result.new_event_ids = sorted(inserted.values())
     conflicted = [k for k in first_by_key if k not in inserted]
     if conflicted:
@@ -94,10 +103,11 @@ def _owners(feed_id: int, keys: list[str]) -> dict[str, tuple[int, object]]:
 
 
 def event_row(
-    feed_id: int, system: str, message_id: UUID | str, received_at: datetime, e: ValidEvent
+    feed_id: int, system: str, message_id: UUID | str, received_at: datetime, e: ValidEvent, matched: bool = False
 ) -> tuple[object, ...]:
     """One row of EVENT_COLUMNS, as COPY writes it."""
     return (
+        matched,
         feed_id,
         str(message_id),
         e.event_key,
@@ -115,7 +125,7 @@ def event_row(
 
 
 def _insert_postgres(
-    feed_id: int, system: str, message_id: UUID | str, received_at: datetime, events: list[ValidEvent]
+    feed_id: int, system: str, message_id: UUID | str, received_at: datetime, events: list[ValidEvent], matched: bool
 ) -> dict[str, int]:
     cols = ", ".join(EVENT_COLUMNS)
     with connection.cursor() as cursor:
@@ -127,7 +137,7 @@ def _insert_postgres(
         )
         with raw.copy(f"COPY ct_stage_events ({cols}) FROM STDIN") as copy:
             for e in events:
-                copy.write_row(event_row(feed_id, system, message_id, received_at, e))
+                copy.write_row(event_row(feed_id, system, message_id, received_at, e, matched))
         raw.execute(
             f"INSERT INTO events_canonicalevent ({cols}) "  # noqa: S608 - fixed column list
             f"SELECT {cols} FROM ct_stage_events ORDER BY index_in_message "
@@ -145,7 +155,7 @@ def _insert_postgres(
 
 
 def _insert_generic(
-    feed_id: int, system: str, message_id: UUID | str, received_at: datetime, events: list[ValidEvent]
+    feed_id: int, system: str, message_id: UUID | str, received_at: datetime, events: list[ValidEvent], matched: bool
 ) -> dict[str, int]:
     existing = set(_owners(feed_id, [e.event_key for e in events]))
     fresh = [e for e in events if e.event_key not in existing]
@@ -165,6 +175,7 @@ def _insert_generic(
                 refs=e.refs,
                 body=e.body,
                 index_in_message=e.index,
+                matched=matched,
             )
             for e in fresh
         ],

@@ -88,6 +88,11 @@ def _claim(message_id: UUID | str, *, replay: bool) -> bool:
 # stages (correlation, projections, rules) register here in their own issue; a list of
 # explicit callables keeps the flow readable without signals.
 AFTER_STORE: list[Callable[[list[int]], object]] = []
+# The `matched` flag new events are stored with. Correlation (an AFTER_STORE stage) sets it
+# when it registers: it puts back to unmatched, in the same transaction, the few new events that
+# land on no timeline, which costs one small UPDATE where marking every placed event matched
+# rewrote every new row and its seven index entries (docs/benchmarks.md).
+STORE_PRESUMED_MATCHED = False
 # Called with every message of a processed batch, in its transaction, after AFTER_STORE: a
 # feed that speaks clears its feed_silent case, a replayed dead letter its ingestion case.
 AFTER_BATCH: list[Callable[[list[RawMessage]], object]] = []
@@ -164,6 +169,7 @@ def _process_claimed(batch: list[RawMessage]) -> dict[UUID, str]:
                 message_id=message.id,
                 received_at=message.received_at,
                 events=valid,
+                matched=STORE_PRESUMED_MATCHED,
             )
             stored_ids += stored.new_event_ids + stored.restored_event_ids
             usable = stored.accepted + stored.duplicates
