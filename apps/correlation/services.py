@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, NamedTuple
 
+import orjson
 from django.db import connection
 
 from apps.common.time import now
@@ -26,6 +27,7 @@ from .writes import (
     entries_insert,
     events_mark_matched,
     events_mark_unmatched,
+    events_read,
     folds_read,
     links_insert,
     nodes_upsert,
@@ -89,10 +91,11 @@ def events_correlate(event_ids: list[int]) -> set[int]:
     if not event_ids:
         return set()
     _lock()
-    events = list(CanonicalEvent.objects.filter(id__any=event_ids).values_list("id", "refs"))
+    rows = sorted(_events_by_id(event_ids))  # one read serves linking and the projections
+    events = [(row[0], row[6]) for row in rows]
     node_ids, created = nodes_ensure((k, v) for _, refs in events for k, vs in refs.items() for v in vs)
     at = now()
-    events.sort()  # the earliest stored event of a batch is the provenance of what it establishes
+    # sorted by id: the earliest stored event of a batch is the provenance of what it establishes
     links: dict[tuple[int, int], tuple[str, int]] = {}  # (source, target) -> (target kind, event)
     bindings: dict[int, tuple[int, int]] = {}
     for event_id, refs in events:
@@ -108,6 +111,7 @@ def events_correlate(event_ids: list[int]) -> set[int]:
     placed = orders_refresh(
         orders,
         new_event_ids=[e for e, _ in events],
+        new_event_rows=rows,
         created_nodes=created,
         bound_aliases=bound,
         edges=BatchEdges.of(links, bindings, bound),
@@ -148,6 +152,7 @@ def orders_refresh(
     order_ids: Iterable[int],
     *,
     new_event_ids: list[int] | None = None,
+    new_event_rows: list[tuple] | None = None,
     created_nodes: set[int] | frozenset[int] = frozenset(),
     bound_aliases: set[int] | frozenset[int] = frozenset(),
     edges: BatchEdges | None = None,
@@ -164,7 +169,9 @@ def orders_refresh(
 
     Returns the ids of the events now on the timeline of one of these orders."""
     order_list = sorted(set(order_ids))
-    new_events = _events_by_id(new_event_ids) if new_event_ids is not None else None
+    new_events = None
+    if new_event_ids is not None:
+        new_events = new_event_rows if new_event_rows is not None else _events_by_id(new_event_ids)
     placed: set[int] = set()
     for start in range(0, len(order_list), 500):
         placed |= _refresh_batch(order_list[start : start + 500], new_events, created_nodes, bound_aliases, edges)
@@ -321,6 +328,11 @@ def _lean(row: tuple, slugs: dict[int, str]) -> tuple:
 
 def _events_by_id(event_ids: list[int]) -> list[tuple]:
     slugs = _feed_slugs()
+    if connection.vendor == "postgresql":
+        return [
+            (*row[:3], slugs.get(row[3], ""), *row[4:6], orjson.loads(row[6]), orjson.loads(row[7]))
+            for row in events_read(event_ids)
+        ]
     return [_lean(r, slugs) for r in CanonicalEvent.objects.filter(id__any=event_ids).values_list(*_EVENT_COLUMNS)]
 
 

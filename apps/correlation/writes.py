@@ -129,6 +129,22 @@ def events_mark_unmatched(event_ids: list[int]) -> None:
         ).update(matched=False)
 
 
+def events_read(event_ids: list[int]) -> list[tuple[Any, ...]]:
+    """PostgreSQL: (id, type, system, feed id, occurred_at, received_at, refs JSON, projection
+    body JSON) of these events. The body keeps only what a projection reads (customer, service
+    level, promise, ETA, proof of delivery), JSON nulls dropped; JSON comes back as text for
+    orjson, which is several times faster than the driver's json.loads per value."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, type, system, feed_id, occurred_at, received_at, refs::text, "
+            "jsonb_strip_nulls(jsonb_build_object('customer', body->'customer', 'service_level', "
+            "body->'service_level', 'promised_by', body->'promised_by', 'eta', body->'eta', 'pod', body->'pod'))::text "
+            "FROM events_canonicalevent WHERE id = ANY(%s::bigint[])",
+            [literal(event_ids)],
+        )
+        return cursor.fetchall()
+
+
 def folds_read(order_ids: list[int]) -> dict[int, dict[str, Any]]:
     """The stored fold state of these orders (orders without a projection are absent)."""
     if not order_ids:
