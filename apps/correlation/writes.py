@@ -142,7 +142,8 @@ def events_read(event_ids: list[int]) -> list[tuple[Any, ...]]:
             "FROM events_canonicalevent WHERE id = ANY(%s::bigint[])",
             [literal(event_ids)],
         )
-        return cursor.fetchall()
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
+        return rows
 
 
 def folds_read(order_ids: list[int]) -> dict[int, dict[str, Any]]:
