@@ -51,6 +51,17 @@ class StoreResult:
         return len(self.duplicate_indices)
 
 
+@dataclass(frozen=True)
+class StoreRequest:
+    """The valid events of one raw message, to be stored."""
+
+    feed_id: int
+    system: str
+    message_id: UUID | str
+    received_at: datetime
+    events: Sequence[ValidEvent]
+
+
 def events_store(
     *,
     feed_id: int,
@@ -60,35 +71,54 @@ def events_store(
     events: Sequence[ValidEvent],
     matched: bool = False,
 ) -> StoreResult:
-    """Store the events of one message; must run inside the caller's transaction. `matched`:
-    the flag new events start with (the caller's next stage corrects it in the same
+    """Store the events of one message; must run inside the caller's transaction."""
+    return events_store_batch([StoreRequest(feed_id, system, message_id, received_at, events)], matched=matched)[0]
+
+
+def events_store_batch(requests: Sequence[StoreRequest], *, matched: bool = False) -> list[StoreResult]:
+    """Store the events of several messages (one result each, in order); must run inside the
+    caller's transaction. On PostgreSQL the whole batch is one COPY, one INSERT and one COPY of
+    refs, whatever the number of messages: a worker's batch of 20 messages costs what one did.
+    A key sent by two messages of the batch goes to the first; the second sees a duplicate, as
+    if they had been stored one after the other.
+
+    `matched`: the flag new events start with (the caller's next stage corrects it in the same
     transaction; see apps.ingestion.services.STORE_PRESUMED_MATCHED)."""
-    result = StoreResult()
-    first_by_key: dict[str, ValidEvent] = {}
-    for event in events:
-        if event.event_key in first_by_key:
-            result.duplicate_indices.append(event.index)  # repeated inside the same message
-        else:
-            first_by_key[event.event_key] = event
-    unique = list(first_by_key.values())
-    if not unique:
-        return result
+    results = [StoreResult() for _ in requests]
+    uniques: list[list[ValidEvent]] = []
+    for request, result in zip(requests, results, strict=True):
+        first_by_key: dict[str, ValidEvent] = {}
+        for event in request.events:
+            if event.event_key in first_by_key:
+                result.duplicate_indices.append(event.index)  # repeated inside the same message
+            else:
+                first_by_key[event.event_key] = event
+        uniques.append(list(first_by_key.values()))
     if connection.vendor == "postgresql":
-        inserted = _insert_postgres(feed_id, system, message_id, received_at, unique, matched)
+        inserted = _insert_postgres(requests, uniques, matched)
     else:
-        inserted = _insert_generic(feed_id, system, message_id, received_at, unique, matched)
-    result.new_event_ids = sorted(inserted.values())
-    conflicted = [k for k in first_by_key if k not in inserted]
-    if conflicted:
-        owners = _owners(feed_id, conflicted)
-        for key in conflicted:
-            event_id, owner_message = owners[key]
-            if str(owner_message) == str(message_id):
+        inserted = [
+            _insert_generic(r.feed_id, r.system, r.message_id, r.received_at, unique, matched)
+            for r, unique in zip(requests, uniques, strict=True)
+        ]
+    conflicted_by_feed: dict[int, list[str]] = {}
+    for request, unique, mine in zip(requests, uniques, inserted, strict=True):
+        conflicted_by_feed.setdefault(request.feed_id, []).extend(
+            e.event_key for e in unique if e.event_key not in mine
+        )
+    owners = {feed_id: _owners(feed_id, keys) for feed_id, keys in conflicted_by_feed.items() if keys}
+    for request, unique, mine, result in zip(requests, uniques, inserted, results, strict=True):
+        result.new_event_ids = sorted(mine.values())
+        for event in unique:
+            if event.event_key in mine:
+                continue
+            event_id, owner_message = owners[request.feed_id][event.event_key]
+            if str(owner_message) == str(request.message_id):
                 result.restored_event_ids.append(event_id)
             else:
-                result.duplicate_indices.append(first_by_key[key].index)
-    result.duplicate_indices.sort()
-    return result
+                result.duplicate_indices.append(event.index)
+        result.duplicate_indices.sort()
+    return results
 
 
 def _owners(feed_id: int, keys: list[str]) -> dict[str, tuple[int, object]]:
@@ -125,32 +155,45 @@ def event_row(
 
 
 def _insert_postgres(
-    feed_id: int, system: str, message_id: UUID | str, received_at: datetime, events: list[ValidEvent], matched: bool
-) -> dict[str, int]:
+    requests: Sequence[StoreRequest], uniques: list[list[ValidEvent]], matched: bool
+) -> list[dict[str, int]]:
+    """event_key → id of the events each request inserted."""
     cols = ", ".join(EVENT_COLUMNS)
+    inserted: list[dict[str, int]] = [{} for _ in requests]
+    if not any(uniques):
+        return inserted
+    position = {str(r.message_id): i for i, r in enumerate(requests)}
     with connection.cursor() as cursor:
         raw = cursor.cursor  # the psycopg 3 cursor: COPY is not part of DB-API
-        # Session-scoped (pooled connections keep it); emptied at every commit.
+        # Session-scoped (pooled connections keep it); emptied at every commit. `seq` keeps the
+        # batch's order (message, then position in the message) for the first-wins insert.
         raw.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS ct_stage_events ON COMMIT DELETE ROWS AS "  # noqa: S608
-            f"SELECT {cols} FROM events_canonicalevent WITH NO DATA"
+            f"CREATE TEMP TABLE IF NOT EXISTS ct_stage_event_rows ON COMMIT DELETE ROWS AS "  # noqa: S608
+            f"SELECT 0 AS seq, {cols} FROM events_canonicalevent WITH NO DATA"
         )
-        with raw.copy(f"COPY ct_stage_events ({cols}) FROM STDIN") as copy:
-            for e in events:
-                copy.write_row(event_row(feed_id, system, message_id, received_at, e, matched))
+        raw.execute("DELETE FROM ct_stage_event_rows")  # a second store in one transaction
+        seq = 0
+        with raw.copy(f"COPY ct_stage_event_rows (seq, {cols}) FROM STDIN") as copy:
+            for r, unique in zip(requests, uniques, strict=True):
+                for e in unique:
+                    copy.write_row((seq, *event_row(r.feed_id, r.system, r.message_id, r.received_at, e, matched)))
+                    seq += 1
         raw.execute(
             f"INSERT INTO events_canonicalevent ({cols}) "  # noqa: S608 - fixed column list
-            f"SELECT {cols} FROM ct_stage_events ORDER BY index_in_message "
-            "ON CONFLICT (feed_id, event_key) DO NOTHING RETURNING event_key, id"
+            f"SELECT {cols} FROM ct_stage_event_rows ORDER BY seq "
+            "ON CONFLICT (feed_id, event_key) DO NOTHING RETURNING message_id, event_key, id"
         )
-        inserted = dict(raw.fetchall())
-        raw.execute("TRUNCATE ct_stage_events")
-        by_key = {e.event_key: e for e in events}
+        for message_id, event_key, event_id in raw.fetchall():
+            inserted[position[str(message_id)]][event_key] = event_id
         with raw.copy("COPY events_eventref (event_id, kind, value) FROM STDIN") as copy:
-            for key, event_id in inserted.items():
-                for kind, ids in by_key[key].refs.items():
-                    for value in ids:
-                        copy.write_row((event_id, kind, value))
+            for unique, mine in zip(uniques, inserted, strict=True):
+                for e in unique:
+                    event_id = mine.get(e.event_key)
+                    if event_id is None:
+                        continue
+                    for kind, ids in e.refs.items():
+                        for value in ids:
+                            copy.write_row((event_id, kind, value))
     return inserted
 
 

@@ -20,7 +20,7 @@ from django.db.models import F
 from apps.accounts.services import audit_record
 from apps.common.logging import log_context
 from apps.common.time import now
-from apps.events.services import events_store
+from apps.events.services import StoreRequest, events_store_batch
 from apps.events.validation import Rejection, ValidEvent
 from apps.feeds.models import Feed
 
@@ -159,18 +159,17 @@ def _process_claimed(batch: list[RawMessage]) -> dict[UUID, str]:
             _finish(message, MessageStatus.REJECTED, error=str(exc))
             statuses[message.id] = MessageStatus.REJECTED
     with transaction.atomic():
+        valid_by_message = [[o for o in outcomes if isinstance(o, ValidEvent)] for _, outcomes in parsed]
+        stored_all = events_store_batch(
+            [
+                StoreRequest(message.feed_id, message.feed.system, message.id, message.received_at, valid)
+                for (message, _), valid in zip(parsed, valid_by_message, strict=True)
+            ],
+            matched=STORE_PRESUMED_MATCHED,
+        )
         stored_ids: list[int] = []
-        for message, outcomes in parsed:
-            valid = [o for o in outcomes if isinstance(o, ValidEvent)]
+        for (message, outcomes), stored in zip(parsed, stored_all, strict=True):
             rejected = [o.as_dict() for o in outcomes if isinstance(o, Rejection)]
-            stored = events_store(
-                feed_id=message.feed_id,
-                system=message.feed.system,
-                message_id=message.id,
-                received_at=message.received_at,
-                events=valid,
-                matched=STORE_PRESUMED_MATCHED,
-            )
             stored_ids += stored.new_event_ids + stored.restored_event_ids
             usable = stored.accepted + stored.duplicates
             status = MessageStatus.PROCESSED if usable or not outcomes else MessageStatus.REJECTED

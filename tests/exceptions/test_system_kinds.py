@@ -191,14 +191,14 @@ def broken(monkeypatch: pytest.MonkeyPatch, settings: Any) -> Breakage:
     """Processing fails for a reason of ours, and the first failure is the last attempt."""
     settings.INGEST_MAX_ATTEMPTS = 1
     breakage = Breakage()
-    real_store = ingestion.events_store
+    real_store = ingestion.events_store_batch
 
-    def store(**kwargs: Any) -> Any:
+    def store(*args: Any, **kwargs: Any) -> Any:
         if breakage.error is not None:
             raise breakage.error
-        return real_store(**kwargs)
+        return real_store(*args, **kwargs)
 
-    monkeypatch.setattr(ingestion, "events_store", store)
+    monkeypatch.setattr(ingestion, "events_store_batch", store)
     return breakage
 
 

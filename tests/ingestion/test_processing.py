@@ -51,6 +51,33 @@ def test_the_same_event_id_from_another_feed_is_another_event(feed):
     assert CanonicalEvent.objects.count() == 2
 
 
+def test_one_batch_of_messages_is_stored_as_if_one_after_the_other(feed, monkeypatch):
+    """Under backlog a worker stores many messages in one statement set: a key two of them
+    carry goes to the first, refs go to their own events, and each message keeps its counts."""
+    monkeypatch.setattr(services, "_enqueue", lambda message_id: None)  # nobody processes early
+    other = FeedFactory()
+    first = receive(feed, [event(1, refs={"order": "SO-1"}), event(2)], process=False)
+    second = receive(feed, [event(2), event(3, refs={"order": "SO-3"})], process=False)
+    elsewhere = receive(other, [event(2)], process=False)
+    RawMessage.objects.update(status=MessageStatus.PROCESSING)  # claimed together, as _claim_waiting does
+    statuses = services._process_claimed(list(RawMessage.objects.select_related("feed").order_by("received_at")))
+    assert set(statuses.values()) == {MessageStatus.PROCESSED}
+    counts = {m.id: (m.accepted, m.duplicates) for m in RawMessage.objects.all()}
+    assert counts == {first.id: (2, 0), second.id: (1, 1), elsewhere.id: (1, 0)}
+    assert CanonicalEvent.objects.filter(event_key="e-2", feed=feed).get().message_id == first.id
+    refs = sorted(EventRef.objects.values_list("event__feed_id", "event__event_key", "value"))
+    assert refs == sorted(
+        [
+            (feed.id, "e-1", "SO-1"),
+            (feed.id, "e-2", "SO-1001"),
+            (feed.id, "e-2", "WT-2"),
+            (feed.id, "e-3", "SO-3"),
+            (other.id, "e-2", "SO-1001"),
+            (other.id, "e-2", "WT-2"),
+        ]
+    )
+
+
 def test_a_repeat_inside_one_message_counts_as_a_duplicate(feed):
     message = receive(feed, [event(1), event(1)])
     assert (message.accepted, message.duplicates) == (1, 1)
@@ -90,10 +117,10 @@ def test_a_failing_message_is_retried_then_dead_lettered(feed, monkeypatch, sett
     settings.INGEST_MAX_ATTEMPTS = 2
     message = receive(feed, [event(1)], process=False)
 
-    def broken(**kwargs):
+    def broken(*args, **kwargs):
         raise RuntimeError("database hiccup")
 
-    monkeypatch.setattr(services, "events_store", broken)
+    monkeypatch.setattr(services, "events_store_batch", broken)
     with pytest.raises(RuntimeError):
         message_process(message_id=message.id)
     message.refresh_from_db()
