@@ -355,6 +355,7 @@ def report_lines(result: dict[str, Any]) -> list[str]:
         f"bench live — {result['date']}, {result['machine']['cpus']} CPUs, PostgreSQL {result['machine']['postgres']}, "
         f"load average {result['machine']['load_average_before'][0]:.2f} before, "
         f"{result['machine']['load_average_after'][0]:.2f} after",
+        result.get("statistics", ""),
         f"setup: {setup['rate']:.0f} events/s for {setup['seconds']:.0f} s in bodies of up to {setup['batch_size']}, "
         f"{setup['workers']} worker(s), {setup['probes_per_second']} probe(s)/s",
         f"background: posted {bg['events_posted']:,} events at {bg['posted_events_per_second']:,}/s; "
@@ -416,8 +417,12 @@ def command(opts: dict[str, Any], write: Callable[[str], None]) -> None:
         raise CommandError("--batch-size must be 1..1000 and --rate, --probes, --seconds positive")
     import logging
 
+    from .maintenance import statistics_refresh
+
     logging.getLogger("httpx").setLevel(logging.WARNING)
     console = Console(stderr=True)
+    maintenance = statistics_refresh()
+    console.print(maintenance)
     columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as bar:
         task = bar.add_task("load + probes", total=opts["seconds"])
@@ -436,6 +441,7 @@ def command(opts: dict[str, Any], write: Callable[[str], None]) -> None:
             keep=opts["keep"],
             progress=progress,
         )
+    result["statistics"] = maintenance
     if opts["json"]:
         write(orjson.dumps(result).decode())
         return

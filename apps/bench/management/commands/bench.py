@@ -324,6 +324,9 @@ class Command(BaseCommand):
         started_at = timezone.now()
         load_before = os.getloadavg()  # other work on the machine skews every figure: recorded
         code = _code_version()  # at the start: the workers import the code as it is now
+        from apps.bench.maintenance import statistics_refresh
+
+        console.print(statistics_refresh())
 
         prefix = unique_prefix()
         t = time.perf_counter()
