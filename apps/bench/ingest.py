@@ -1,7 +1,7 @@
 """The pieces of `manage.py bench ingest`: the stream to send, the validator and COPY
 measurements, progress and outcome queries over the run's messages, and the clean-up.
 
-The command (management/commands/bench.py) strings them together around the real processes
+The command (ingest_command.py) strings them together around the real processes
 (processes.Stack); each piece here is usable, and tested, on its own."""
 
 import importlib

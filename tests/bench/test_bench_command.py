@@ -11,6 +11,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection, connections
 from django.test import override_settings
 
+from apps.bench import ingest_command
 from apps.bench.ingest import (
     bodies,
     copy_rate,
@@ -18,7 +19,6 @@ from apps.bench.ingest import (
     stream_make,
     validator_rate,
 )
-from apps.bench.management.commands import bench as bench_command
 from apps.events.validation import ValidEvent, validate_json_batch
 from tests.factories import event
 
@@ -55,7 +55,7 @@ def test_it_refuses_on_sqlite(monkeypatch):
 @override_settings(REDIS_URL="redis://127.0.0.1:6379/0")
 def test_it_refuses_a_database_behind_the_code(monkeypatch):
     monkeypatch.setattr(connections["default"], "vendor", "postgresql")
-    monkeypatch.setattr(bench_command, "unapplied_migrations", lambda: ["correlation.0009_new_column"])
+    monkeypatch.setattr(ingest_command, "unapplied_migrations", lambda: ["correlation.0009_new_column"])
     with pytest.raises(CommandError, match=r"1 unapplied migrations, e\.g\. correlation\.0009_new_column.*migrate"):
         call_command("bench", "ingest", "--events", "10", stdout=io.StringIO())
 
