@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 
 from apps.events.models import CanonicalEvent, EventRef
 
-from .graph import orders_reaching
+from .membership import orders_touched
 from .models import Node, OrderProjection, TimelineEntry
 
 
@@ -26,7 +26,7 @@ def search(*, q: str, limit: int = 50) -> list[SearchHit]:
     nodes = list(Node.objects.filter(value=value).order_by("kind")[:limit])
     hits = []
     for node in nodes:
-        order_ids = orders_reaching([node.id])
+        order_ids = orders_touched([node.id])  # stored closures: two index probes, not a walk
         keys = sorted(Node.objects.filter(id__in=order_ids).values_list("value", flat=True))
         hits.append(SearchHit(kind=node.kind, id=node.value, orders=keys))
     return hits
