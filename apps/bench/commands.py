@@ -1,6 +1,6 @@
 """The `manage.py bench` subcommands `sweep`, `queue` and `lookup`: each one's options and its
 run (checks, progress bars on stderr, the report or one JSON object on `write`), wired into the
-bench command as live.py's are. The measurements themselves are in sweep.py, queue.py and
+bench command as live_command.py's are. The measurements themselves are in sweep.py, queue.py and
 lookup.py; these are apart so that queue.py stays under the module size limit."""
 
 import io

@@ -6,8 +6,8 @@ the first POST to the moment the last message is processed. Then, in the same ru
 it is compared with (design/floors.md): the validator on the same bodies and a raw COPY of the
 same rows. docs/benchmarks.md has the recorded numbers and how to read them.
 
-The pieces are in ingest.py, the numbers and the printed summary in ingest_report.py; this
-module is the subcommand's options and the run that strings them together."""
+The pieces are in ingest.py, the floors in floors.py, the numbers and the printed summary in
+ingest_report.py; this module is the subcommand's options and the run that strings them together."""
 
 import gc
 import logging
@@ -35,6 +35,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from apps.bench.floors import copy_rate, jsonschema_rate, validator_rate
 from apps.bench.ingest import (
     FEED_PREFIX,
     NEEDED_ENV,
@@ -42,10 +43,8 @@ from apps.bench.ingest import (
     bench_data_delete,
     bench_feeds_unthrottle,
     bodies,
-    copy_rate,
     database_label,
     database_url,
-    jsonschema_rate,
     outcome,
     progress_snapshot,
     real_services_problems,
@@ -53,7 +52,6 @@ from apps.bench.ingest import (
     stream_make,
     unapplied_migrations,
     unique_prefix,
-    validator_rate,
 )
 from apps.bench.ingest_report import Timed, code_version, numbers, print_summary
 from apps.bench.processes import Stack, StackError

@@ -14,13 +14,12 @@ from django.db import connection
 from rich.console import Console
 from rich.table import Table
 
+from apps.bench.floors import CopyResult, ValidatorResult
 from apps.bench.ingest import (
     BAR_EVENTS_PER_SECOND,
     GOAL_RATIO_TO_COPY,
-    CopyResult,
     Outcome,
     Stream,
-    ValidatorResult,
     redis_url,
 )
 from apps.simulator.client import NO_RESPONSE, SendReport

@@ -12,12 +12,11 @@ from django.db import connection, connections
 from django.test import override_settings
 
 from apps.bench import ingest_command
+from apps.bench.floors import copy_rate, validator_rate
 from apps.bench.ingest import (
     bodies,
-    copy_rate,
     real_services_problems,
     stream_make,
-    validator_rate,
 )
 from apps.events.validation import ValidEvent, validate_json_batch
 from tests.factories import event

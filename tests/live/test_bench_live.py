@@ -12,7 +12,7 @@ from django.core.management.base import CommandError
 from django.db import connection, connections
 from django.test import override_settings
 
-from apps.bench import live
+from apps.bench import live, live_command
 
 needs_postgres = pytest.mark.skipif(
     not os.environ.get("DATABASE_URL", "").startswith("postgres"), reason="needs PostgreSQL (DATABASE_URL)"
@@ -61,7 +61,7 @@ def test_the_report_says_whether_the_bar_is_met() -> None:
         "bar_p95_ms": 250.0,
         "meets_bar": True,
     }
-    text = "\n".join(live.report_lines(result))
+    text = "\n".join(live_command.report_lines(result))
     assert "p50 90.0 ms, p95 180.0 ms" in text
     assert "queue wait" in text
     assert "push alone" in text

@@ -2,8 +2,8 @@
 
 This module is the command's shell: the subcommands and their options, and the dispatch to
 each target's run. The runs are apart: ingest in apps/bench/ingest_command.py, lookup, queue
-and sweep in apps/bench/commands.py, live in apps/bench/live.py. docs/benchmarks.md has the
-recorded numbers and how to read them."""
+and sweep in apps/bench/commands.py, live in apps/bench/live_command.py. docs/benchmarks.md
+has the recorded numbers and how to read them."""
 
 from typing import Any
 
@@ -17,10 +17,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="target", required=True, metavar="{ingest,lookup,sweep,queue,live}")
-        from apps.bench import live
+        from apps.bench import live_command
 
         # Added in this order: it is the order `bench --help` lists them in.
-        live.add_arguments(sub.add_parser("live", help="event POST → websocket message latency under background load"))
+        live_command.add_arguments(
+            sub.add_parser("live", help="event POST → websocket message latency under background load")
+        )
         commands.queue_arguments(
             sub.add_parser("queue", help="the exception queue's first page over many open cases (COPY-filled)")
         )
@@ -47,6 +49,6 @@ class Command(BaseCommand):
         elif opts["target"] == "sweep":
             commands.sweep_command(opts, self.stdout.write)
         elif opts["target"] == "live":
-            from apps.bench import live
+            from apps.bench import live_command
 
-            live.command(opts, self.stdout.write)
+            live_command.command(opts, self.stdout.write)
