@@ -97,11 +97,15 @@ class ExceptionCase(models.Model):
             models.Index(fields=["subject", "source_type"], name="exceptions_case_subject_idx"),
             *(
                 models.Index(
-                    fields=[name],
-                    name=f"exceptions_case_{name}_nn_idx",
-                    condition=models.Q(**{f"{name}__isnull": False}),
+                    fields=[name], name=f"exc_case_{short}_nn", condition=models.Q(**{f"{name}__isnull": False})
                 )
-                for name in ("assignee", "first_event", "last_event", "cleared_by_event", "previous")
+                for name, short in (
+                    ("assignee", "assignee"),
+                    ("first_event", "first_ev"),
+                    ("last_event", "last_ev"),
+                    ("cleared_by_event", "cleared_ev"),
+                    ("previous", "previous"),
+                )
             ),
             # Resolved cases of a fingerprint (late occurrences, reopening): the partial unique
             # index covers only unresolved ones.
