@@ -1,0 +1,57 @@
+"""`manage.py seed_demo`: users for the four roles, the simulator's feeds, and SLA policies that
+the demo's traffic breaches now and then, so its queue and dashboard show SLA work."""
+
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+
+from apps.events.taxonomy import EventType
+from apps.feeds.models import Feed
+from apps.simulator.management.commands.seed_demo import DEMO_POLICIES
+from apps.sla.models import SlaPolicy
+from tests.correlation.conftest import World
+
+pytestmark = pytest.mark.django_db
+
+
+def seed() -> str:
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def test_it_prints_the_demo_logins_and_they_work() -> None:
+    out = seed()
+    assert "opslead / opslead-demo-pass" in out
+    assert authenticate(username="opslead", password="opslead-demo-pass") is not None
+    assert set(Feed.objects.values_list("slug", flat=True)) >= {"sim-erp", "sim-wms", "sim-tms", "sim-lastmile"}
+
+
+def test_it_adds_the_demo_sla_policies_once() -> None:
+    assert f"SLA policies: {len(DEMO_POLICIES)} ({len(DEMO_POLICIES)} added now)" in seed()
+    assert f"SLA policies: {len(DEMO_POLICIES)} (0 added now)" in seed()
+    assert SlaPolicy.objects.filter(active=True).count() == len(DEMO_POLICIES)
+
+
+def test_a_slow_express_pick_breaches_its_demo_policy(settings: Any) -> None:
+    seed()
+    world = World()
+    world.send(
+        "erp",
+        EventType.ORDER_CREATED,
+        {"order": "SO-X1"},
+        at="2026-11-25T08:00:00+00:00",
+        service_level="express",
+        promised_by="2026-11-26T18:00:00+00:00",
+    )
+    world.send("erp", EventType.ORDER_RELEASED, {"order": "SO-X1"}, at="2026-11-25T08:10:00+00:00")
+    world.send(
+        "wms", EventType.PICK_COMPLETED, {"order": "SO-X1", "warehouse_task": "WT-X1"}, at="2026-11-25T10:00:00+00:00"
+    )  # 110 minutes after release: 20 minutes late
+    policy = SlaPolicy.objects.get(name="Express picked within 90 minutes of release")
+    row = policy.expectations.get()
+    assert row.status == "met_late"
+    assert row.breach_case is not None
