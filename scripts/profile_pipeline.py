@@ -1,0 +1,100 @@
+"""Where a worker's time goes: the whole ingestion pipeline in this process, phase by phase.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/<scratch db, migrated> LOG_LEVEL=WARNING \
+        .venv/bin/python scripts/profile_pipeline.py --events 8000 --body-size 200
+
+Stores simulated traffic (apps.bench.ingest.stream_make) as raw messages of `--body-size` events
+on four `prof-*` feeds, then processes them with `message_process`, as a worker does (batching
+included), and prints events/s and the seconds spent in each stage and hot-path step. The data is
+kept (a growing store is part of what is measured): use a scratch database. Numbers on a shared
+VM drift from run to run; compare runs made one after the other (docs/benchmarks.md)."""
+
+import argparse
+import functools
+import os
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "controltower.settings.base")
+
+import django
+
+django.setup()
+
+from rich.progress import track  # noqa: E402
+
+from apps.bench.ingest import bodies, stream_make, unique_prefix  # noqa: E402
+from apps.correlation import services as correlation  # noqa: E402
+from apps.feeds.models import Feed  # noqa: E402
+from apps.feeds.services import feed_create  # noqa: E402
+from apps.ingestion import services as ingestion  # noqa: E402
+
+STEPS = (
+    "nodes_ensure",
+    "links_insert",
+    "_bind_aliases",
+    "orders_touched",
+    "closures_grown",
+    "closures",
+    "_events_naming",
+    "_events_by_id",
+    "folds_read",
+    "entries_insert",
+    "members_store",
+    "projections_upsert",
+    "events_mark_matched",
+    "events_mark_unmatched",
+)
+seconds: dict[str, float] = defaultdict(float)
+
+
+def timed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            seconds[name] += time.perf_counter() - started
+
+    return wrapper
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=8000)
+    parser.add_argument("--body-size", type=int, default=200)
+    opts = parser.parse_args()
+    feeds = {}
+    for system in ("erp", "wms", "tms", "lastmile"):
+        slug = f"prof-{system}"
+        if not Feed.objects.filter(slug=slug).exists():
+            feed_create(slug=slug, partner_name=f"profile {system}", system=system, format="canonical-json")
+        feeds[system] = Feed.objects.get(slug=slug)
+    stream = stream_make(events=opts.events, prefix=unique_prefix())
+    posted = bodies(stream.events, opts.body_size)
+    ids = [
+        ingestion.message_receive(feed=feeds[s], body=b, content_type="application/json", enqueue=False).id
+        for s, b in track(posted, description="receiving")
+    ]
+    for name in STEPS:
+        setattr(correlation, name, timed(name, getattr(correlation, name)))
+    ingestion.events_store_batch = timed("events_store_batch", ingestion.events_store_batch)
+    ingestion.AFTER_STORE[:] = [timed(stage.__name__, stage) for stage in ingestion.AFTER_STORE]
+    ingestion.AFTER_BATCH[:] = [timed(hook.__name__, hook) for hook in ingestion.AFTER_BATCH]
+    started = time.perf_counter()
+    for message_id in track(ids, description="processing"):
+        ingestion.message_process(message_id=message_id)
+    elapsed = time.perf_counter() - started
+    print(f"{opts.events / elapsed:,.0f} events/s ({opts.events:,} events, {len(ids)} messages, {elapsed:.2f} s)")
+    for name, spent in sorted(seconds.items(), key=lambda item: -item[1]):
+        print(f"{spent:8.3f} s  {name}")
+
+
+if __name__ == "__main__":
+    main()
