@@ -25,6 +25,7 @@ from .projection import ShipmentFacts, TimelineEvent, apply, empty_state, finish
 from .rules import alias_bindings, is_run_level, link_pairs
 from .writes import (
     entries_insert,
+    event_ids_naming,
     events_mark_matched,
     events_mark_unmatched,
     events_read,
@@ -338,6 +339,8 @@ def _events_by_id(event_ids: list[int]) -> list[tuple]:
 
 def _events_naming(nodes: Iterable[NodeRow]) -> list[tuple]:
     """Every event naming any of these nodes: one indexed (kind, value) lookup per kind."""
+    if connection.vendor == "postgresql":
+        return _events_by_id(event_ids_naming({(n.kind, n.value) for n in nodes}))
     by_kind: dict[str, list[str]] = defaultdict(list)
     for n in nodes:
         by_kind[n.kind].append(n.value)

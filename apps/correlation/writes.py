@@ -129,6 +129,21 @@ def events_mark_unmatched(event_ids: list[int]) -> None:
         ).update(matched=False)
 
 
+def event_ids_naming(refs: set[tuple[str, str]]) -> list[int]:
+    """PostgreSQL: the ids of the events naming any of these (kind, value) refs, in one join of
+    the ref index with the pairs (the full recompute path reads every event of an order)."""
+    if not refs:
+        return []
+    pairs = sorted(refs)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT r.event_id FROM unnest(%s::text[], %s::text[]) AS v(kind, value) "
+            "JOIN events_eventref AS r ON r.kind = v.kind AND r.value = v.value",
+            [literal([k for k, _ in pairs]), literal([v for _, v in pairs])],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
 def events_read(event_ids: list[int]) -> list[tuple[Any, ...]]:
     """PostgreSQL: (id, type, system, feed id, occurred_at, received_at, refs JSON, projection
     body JSON) of these events. The body keeps only what a projection reads (customer, service
