@@ -57,13 +57,16 @@ def test_one_batch_of_messages_is_stored_as_if_one_after_the_other(feed, monkeyp
     monkeypatch.setattr(services, "_enqueue", lambda message_id: None)  # nobody processes early
     other = FeedFactory()
     first = receive(feed, [event(1, refs={"order": "SO-1"}), event(2)], process=False)
-    second = receive(feed, [event(2), event(3, refs={"order": "SO-3"})], process=False)
+    second = receive(feed, [event(2), event(3, refs={"order": "SO-3"}), event(4, type="no.such.type")], process=False)
     elsewhere = receive(other, [event(2)], process=False)
     RawMessage.objects.update(status=MessageStatus.PROCESSING)  # claimed together, as _claim_waiting does
     statuses = services._process_claimed(list(RawMessage.objects.select_related("feed").order_by("received_at")))
     assert set(statuses.values()) == {MessageStatus.PROCESSED}
     counts = {m.id: (m.accepted, m.duplicates) for m in RawMessage.objects.all()}
     assert counts == {first.id: (2, 0), second.id: (1, 1), elsewhere.id: (1, 0)}
+    second.refresh_from_db()
+    assert [r["event_id"] for r in second.rejections] == ["e-4"]  # kept, with its reason
+    assert second.rejections[0]["errors"]
     assert CanonicalEvent.objects.filter(event_key="e-2", feed=feed).get().message_id == first.id
     refs = sorted(EventRef.objects.values_list("event__feed_id", "event__event_key", "value"))
     assert refs == sorted(
