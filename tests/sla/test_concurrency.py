@@ -4,7 +4,7 @@ its due rows with SKIP LOCKED, so the sweeps share the rows instead of both taki
 import os
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,6 +14,7 @@ from apps.exceptions.models import ExceptionCase
 from apps.sla.choices import ExpectationStatus
 from apps.sla.models import Expectation
 from apps.sla.services import sweep as sweep_module
+from tests.correlation.conftest import World
 
 from .conftest import T, express_order, pick_policy, released
 
@@ -81,3 +82,30 @@ def test_a_sweep_with_two_workers_opens_each_breach_once(world, wide_window):
     assert result.claimed == ORDERS
     assert ExceptionCase.objects.filter(kind="sla_breach").count() == ORDERS
     assert Expectation.objects.filter(status=ExpectationStatus.BREACHED, breach_case__isnull=False).count() == ORDERS
+
+
+@pytest.mark.django_db
+def test_a_set_based_write_that_lost_its_row_leaves_it_to_the_per_row_path(world: World) -> None:
+    """Plain transitions (a clock starts, a stop in time) are written in one compare-and-set
+    UPDATE. A row another writer changed since it was read is not written by it: the caller
+    re-reads and decides again."""
+    from django.db import connection
+
+    from apps.sla.deadlines import Stored, Target
+    from apps.sla.services.evaluation import _apply_plain
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the set-based write is PostgreSQL's")
+    pick_policy()
+    express_order(world)
+    released(world)
+    row = Expectation.objects.get()
+    read = Stored(row.status, row.started_at, row.due_at, row.met_at, None)
+    met = Target("met", row.started_at, row.due_at, row.due_at - timedelta(hours=1))
+    Expectation.objects.filter(id=row.id).update(due_at=row.due_at + timedelta(minutes=5))  # the other writer
+    assert _apply_plain([(row.id, row.order_id, read, met)]) == set()
+    assert Expectation.objects.get().status == "pending"
+    fresh = Expectation.objects.get()
+    read = Stored(fresh.status, fresh.started_at, fresh.due_at, fresh.met_at, None)
+    assert _apply_plain([(row.id, row.order_id, read, met)]) == {row.id}
+    assert Expectation.objects.get().status == "met"
