@@ -25,6 +25,17 @@ def array_literal(values: list[Any]) -> tuple[str, str] | None:
     return None
 
 
+def array_param(values: list[Any]) -> str:
+    """The array literal of a list of ints or of strings, for a `%s::bigint[]` / `%s::text[]`
+    parameter in hand-written SQL ('{}' when empty). Anything else is a programming error."""
+    if not values:
+        return "{}"
+    literal = array_literal(values)
+    if literal is None:
+        raise ValueError("array_param takes a list of ints or a list of strings")
+    return literal[0]
+
+
 class AnyLookup(Lookup[Any]):
     lookup_name = "any"
     prepare_rhs = False

@@ -25,11 +25,12 @@ from dataclasses import dataclass, field
 
 from django.db import connection
 
+from apps.common.lookups import array_param as literal
+
 from .graph import Closure, Member
 from .models import Member as MemberRow
 from .models import Node
 from .rules import ORDER_CLASS, RUN_CLASS, SHIPMENT_CLASS, TASK_CLASS
-from .writes import literal
 
 # (role of the member, kind of the link's target) → role of the target in the closure
 _NEXT_ROLE: dict[tuple[str, str], str] = {

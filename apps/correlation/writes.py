@@ -11,21 +11,13 @@ from typing import Any
 import orjson
 from django.db import connection
 
-from apps.common.lookups import array_literal
+from apps.common.lookups import array_param as literal
 from apps.common.time import now
 from apps.events.models import CanonicalEvent
 
 from .models import Link, OrderProjection, TimelineEntry
 
 EntryRow = tuple[int, int, datetime, int, int | None]  # order, event, occurred_at, via, via_event
-
-
-def literal(values: list[Any]) -> str:
-    """A list of ints or of strings as one PostgreSQL array literal."""
-    found = array_literal(values)
-    if found is None:
-        raise ValueError("ids and kinds only")  # never: the callers pass ints and strings
-    return found[0]
 
 
 def nodes_upsert(wanted: set[tuple[str, str]]) -> tuple[dict[tuple[str, str], int], set[int]]:

@@ -21,7 +21,7 @@ from django.db.models import F
 
 from apps.accounts.services import audit_record
 from apps.common.logging import log_context
-from apps.common.lookups import array_literal
+from apps.common.lookups import array_param
 from apps.common.time import now
 from apps.events.services import StoreRequest, events_store_batch
 from apps.events.validation import Rejection, ValidEvent
@@ -225,7 +225,7 @@ def _finish_all(finished: list[Finish]) -> None:
         [orjson.dumps(f.rejections).decode() for f in finished],
         [str(f.error) for f in finished],
     )
-    ids, statuses, rejections, errors = (_text_array(column) for column in columns)
+    ids, statuses, rejections, errors = (array_param(column) for column in columns)
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE ingestion_rawmessage AS m SET status = v.status, processed_at = %s, accepted = v.accepted, "
@@ -244,13 +244,6 @@ def _finish_all(finished: list[Finish]) -> None:
                 str(MessageStatus.PROCESSING),
             ],
         )
-
-
-def _text_array(values: list[str]) -> str:
-    literal = array_literal(values)
-    if literal is None:
-        raise ValueError("expected a non-empty list of strings")  # never: built from strings above
-    return literal[0]
 
 
 def _finish(
