@@ -12,9 +12,9 @@ the sweep may claim the same row at the same moment. The loser re-reads and deci
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, NamedTuple
 
 from django.db import connection, transaction
-from django.db.models import Exists, Min, OuterRef
 
 from apps.common.time import now
 from apps.correlation.models import OrderProjection, TimelineEntry
@@ -39,31 +39,48 @@ def slas_from_orders(event_ids: list[int]) -> None:
     order_ids = sorted(
         set(TimelineEntry.objects.filter(event_id__any=event_ids).values_list("order_id", flat=True).distinct())
     )
-    if not order_ids:
-        return
-    for policy in policies:
-        policy_evaluate(policy, order_ids)
+    if order_ids:
+        policies_evaluate(policies, order_ids)
 
 
 def open_order_ids() -> list[int]:
     return list(OrderProjection.objects.exclude(stage__in=CLOSED_STAGES).values_list("order_id", flat=True))
 
 
-def applicable_orders(policy: SlaPolicy, order_ids: Iterable[int]) -> dict[int, tuple[str, datetime | None]]:
-    """order id → (order key, promised_by) for the orders the policy's filter selects."""
-    rows = OrderProjection.objects.filter(order_id__any=list(order_ids))
-    rules = policy.applies_to or {}
-    if rules.get("service_level"):
-        rows = rows.filter(service_level=rules["service_level"])
-    if rules.get("customer"):
-        rows = rows.filter(customer=rules["customer"])
-    if rules.get("partner"):
-        rows = rows.filter(
-            Exists(
-                TimelineEntry.objects.filter(order_id=OuterRef("order_id"), event__feed__partner__name=rules["partner"])
-            )
+class OrderFacts(NamedTuple):
+    key: str
+    promised_by: datetime | None
+    service_level: str
+    customer: str
+
+
+def applicable_orders(policies: list[SlaPolicy], order_ids: list[int]) -> dict[int, dict[int, OrderFacts]]:
+    """policy id → {order id → facts} for the orders each policy's filter selects: one read of
+    the projections for every policy, plus one per policy scoped to a partner."""
+    facts = {
+        o: OrderFacts(key, promised, level or "", customer or "")
+        for o, key, promised, level, customer in OrderProjection.objects.filter(order_id__any=order_ids).values_list(
+            "order_id", "order_key", "promised_by", "service_level", "customer"
         )
-    return {o: (key, promised) for o, key, promised in rows.values_list("order_id", "order_key", "promised_by")}
+    }
+    out: dict[int, dict[int, OrderFacts]] = {}
+    for policy in policies:
+        rules = policy.applies_to or {}
+        chosen = {
+            o: f
+            for o, f in facts.items()
+            if (not rules.get("service_level") or f.service_level == rules["service_level"])
+            and (not rules.get("customer") or f.customer == rules["customer"])
+        }
+        if rules.get("partner") and chosen:
+            on_partner = set(
+                TimelineEntry.objects.filter(
+                    order_id__any=list(chosen), event__feed__partner__name=rules["partner"]
+                ).values_list("order_id", flat=True)
+            )
+            chosen = {o: f for o, f in chosen.items() if o in on_partner}
+        out[policy.id] = chosen
+    return out
 
 
 def due_for(policy: SlaPolicy, started_at: datetime, promised_by: datetime | None) -> datetime | None:
@@ -107,43 +124,81 @@ def _stored(status: str, started_at: datetime, due_at: datetime, met_at: datetim
 
 
 def policy_evaluate(policy: SlaPolicy, order_ids: Iterable[int]) -> list[tuple[str, str, str]]:
+    """One policy over these orders (a policy created or changed): see policies_evaluate."""
+    return policies_evaluate([policy], order_ids)
+
+
+def _milestones(
+    policies: list[SlaPolicy], order_ids: list[int]
+) -> tuple[dict[tuple[int, int], datetime], dict[tuple[int, int], Stop]]:
+    """(policy id, order id) → earliest start, and → first stop: one read of the orders' start and
+    stop entries for every policy at once."""
+    types = sorted({p.start for p in policies} | {t for p in policies for t in p.stop or []})
+    starts: dict[tuple[int, int], datetime] = {}
+    stops: dict[tuple[int, int], Stop] = {}
+    if not order_ids or not types:
+        return starts, stops
+    rows = (
+        TimelineEntry.objects.filter(order_id__any=order_ids, event__type__any=types)
+        .order_by("order_id", "occurred_at", "event_id")
+        .values_list("order_id", "event_id", "occurred_at", "event__type")
+    )
+    starting: dict[str, list[int]] = {}
+    stopping: dict[str, list[int]] = {}
+    for policy in policies:
+        starting.setdefault(policy.start, []).append(policy.id)
+        for stop_type in policy.stop or []:
+            stopping.setdefault(stop_type, []).append(policy.id)
+    for order_id, event_id, occurred_at, type_ in rows:  # oldest first: setdefault keeps the earliest
+        for policy_id in starting.get(type_, []):
+            starts.setdefault((policy_id, order_id), occurred_at)
+        for policy_id in stopping.get(type_, []):
+            stops.setdefault((policy_id, order_id), Stop(event_id, occurred_at, type_))
+    return starts, stops
+
+
+def _rows(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], tuple[Any, ...]]:
+    """The expectation rows of these (policy, order) pairs, keyed by the pair."""
+    wanted = set(pairs)
+    if not wanted:
+        return {}
+    rows = Expectation.objects.filter(
+        policy_id__any=sorted({p for p, _ in wanted}), order_id__any=sorted({o for _, o in wanted})
+    ).values_list("policy_id", *_ROW_FIELDS)
+    return {(row[0], row[2]): row[1:] for row in rows if (row[0], row[2]) in wanted}
+
+
+def policies_evaluate(policies: list[SlaPolicy], order_ids: Iterable[int]) -> list[tuple[str, str, str]]:
     """Create the expectations whose start milestone is on the timeline and bring every
-    expectation of these orders up to date (idempotent; four set-based reads per policy, then
-    one compare-and-set per changed row). Returns (policy, order, status) of those that closed."""
-    orders = applicable_orders(policy, order_ids)
-    if not orders:
+    expectation of these orders up to date, for all these policies at once (idempotent; a fixed
+    handful of set-based reads whatever the number of policies, then one compare-and-set UPDATE
+    for the plain transitions and one per row whose breach case changes). Returns
+    (policy, order, status) of the expectations that closed."""
+    ids = sorted(set(order_ids))
+    if not ids or not policies:
         return []
-    ids = list(orders)
-    starts: dict[int, datetime] = dict(
-        TimelineEntry.objects.filter(order_id__any=ids, event__type=policy.start)
-        .values("order_id")
-        .annotate(at=Min("occurred_at"))
-        .values_list("order_id", "at")
-    )
-    if not starts:
-        return []
-    have = set(Expectation.objects.filter(policy=policy, order_id__any=list(starts)).values_list("order_id", flat=True))
+    by_id = {p.id: p for p in policies}
+    applicable = applicable_orders(policies, ids)
+    starts, stops = _milestones(policies, sorted({o for chosen in applicable.values() for o in chosen}))
+    started = [(p, o) for (p, o) in starts if o in applicable[p]]
+    rows = _rows(started)
     new = []
-    for order_id, started_at in starts.items():
-        if order_id in have:
+    for policy_id, order_id in started:
+        if (policy_id, order_id) in rows:
             continue
-        due_at = due_for(policy, started_at, orders[order_id][1])
-        if due_at is None:
-            continue  # a promised_by deadline the order does not carry (yet)
-        new.append(Expectation(policy=policy, order_id=order_id, started_at=started_at, due_at=due_at))
-    # A concurrent evaluation (a policy being created) may insert the same (policy, order):
-    # the unique key keeps one.
-    Expectation.objects.bulk_create(new, ignore_conflicts=True)
-    rows = list(
-        Expectation.objects.filter(policy=policy, order_id__any=list(starts))
-        .exclude(status=ExpectationStatus.CANCELLED)
-        .values_list(*_ROW_FIELDS)
-    )
-    stops = first_stops(policy, [row[1] for row in rows])
+        policy, started_at = by_id[policy_id], starts[(policy_id, order_id)]
+        due_at = due_for(policy, started_at, applicable[policy_id][order_id].promised_by)
+        if due_at is not None:  # else a promised_by deadline the order does not carry (yet)
+            new.append(Expectation(policy=policy, order_id=order_id, started_at=started_at, due_at=due_at))
+    if new:
+        # A concurrent evaluation (a policy being created) may insert the same (policy, order):
+        # the unique key keeps one.
+        Expectation.objects.bulk_create(new, ignore_conflicts=True)
+        rows.update(_rows((e.policy_id, e.order_id) for e in new))
     closed = []
-    plain: list[tuple[int, int, Stored, Target]] = []  # transitions without a case to touch
-    for exp_id, order_id, *stored_row in rows:
-        facts = Facts(starts.get(order_id), stops.get(order_id), orders[order_id][1])
+    plain: list[tuple[int, int, Stored, Target, int]] = []  # transitions without a case to touch
+    for (policy_id, order_id), (exp_id, _, *stored_row) in sorted(rows.items()):
+        policy, facts = by_id[policy_id], _facts(starts, stops, applicable, policy_id, order_id)
         stored = _stored(*stored_row)
         target = expectation_target(
             stored,
@@ -155,21 +210,35 @@ def policy_evaluate(policy: SlaPolicy, order_ids: Iterable[int]) -> list[tuple[s
         if target is None:
             continue
         if connection.vendor == "postgresql" and not _has_case_effects(target, stored, facts.stop):
-            plain.append((exp_id, order_id, stored, target))
+            plain.append((exp_id, order_id, stored, target, policy_id))
             continue
-        written = expectation_reconcile(policy, exp_id, order_id, orders[order_id][0], facts, stored)
+        key = applicable[policy_id][order_id].key
+        written = expectation_reconcile(policy, exp_id, order_id, key, facts, stored)
         if written is not None and written.status in (ExpectationStatus.MET, ExpectationStatus.MET_LATE):
-            closed.append((policy.name, orders[order_id][0], written.status))
-    won = _apply_plain(plain)
-    for exp_id, order_id, stored, target in plain:
+            closed.append((policy.name, key, written.status))
+    won = _apply_plain([p[:4] for p in plain])
+    for exp_id, order_id, stored, target, policy_id in plain:
+        policy, key = by_id[policy_id], applicable[policy_id][order_id].key
         if exp_id in won:
             written = target
         else:  # another writer (the sweep) changed the row first: re-read and decide again
-            facts = Facts(starts.get(order_id), stops.get(order_id), orders[order_id][1])
-            written = expectation_reconcile(policy, exp_id, order_id, orders[order_id][0], facts, stored)
+            facts = _facts(starts, stops, applicable, policy_id, order_id)
+            written = expectation_reconcile(policy, exp_id, order_id, key, facts, stored)
         if written is not None and written.status in (ExpectationStatus.MET, ExpectationStatus.MET_LATE):
-            closed.append((policy.name, orders[order_id][0], written.status))
+            closed.append((policy.name, key, written.status))
     return closed
+
+
+def _facts(
+    starts: dict[tuple[int, int], datetime],
+    stops: dict[tuple[int, int], Stop],
+    applicable: dict[int, dict[int, OrderFacts]],
+    policy_id: int,
+    order_id: int,
+) -> Facts:
+    return Facts(
+        starts.get((policy_id, order_id)), stops.get((policy_id, order_id)), applicable[policy_id][order_id].promised_by
+    )
 
 
 def _has_case_effects(target: Target, stored: Stored, stop: Stop | None) -> bool:
