@@ -92,7 +92,7 @@ def test_a_set_based_write_that_lost_its_row_leaves_it_to_the_per_row_path(world
     from django.db import connection
 
     from apps.sla.deadlines import Stored, Target
-    from apps.sla.services.evaluation import _apply_plain
+    from apps.sla.services.transitions import _apply_plain
 
     if connection.vendor != "postgresql":
         pytest.skip("the set-based write is PostgreSQL's")

@@ -68,6 +68,9 @@ def test_it_records_a_resolved_breach_when_the_pick_is_late_before_any_sweep(wor
     assert exp.breach_case is not None
     assert (exp.breach_case.kind, exp.breach_case.status) == (ExceptionKind.SLA_BREACH, CaseStatus.RESOLVED)
     assert exp.breach_case.opened_at == at(14)
+    assert (exp.breach_case.cleared_at, exp.breach_case.resolution) == (at(16), "auto: pick.completed")
+    assert exp.breach_case.cleared_by_event_id is not None
+    assert list(exp.breach_case.activity.values_list("action", "detail__late")) == [("auto_resolved", True)]
     assert sla_sweep(at(20)).opened == []
 
 
@@ -155,7 +158,7 @@ def test_a_stop_evaluated_from_a_read_the_sweep_overtook_resolves_the_sweep_s_ca
     from apps.events.models import CanonicalEvent
     from apps.sla.deadlines import Stop, Stored
     from apps.sla.models import SlaPolicy
-    from apps.sla.services.evaluation import Facts, expectation_reconcile
+    from apps.sla.services.transitions import Facts, expectation_reconcile
 
     pick_policy()
     express_order(world)

@@ -9,10 +9,11 @@ from .actions import (
 )
 from .cases import CaseConflict
 from .partner import exceptions_from_events
-from .sla import sla_breach_open, sla_breach_resolve
+from .sla import LateStop, sla_breach_open, sla_breach_resolve, sla_breaches_record_over
 
 __all__ = [
     "CaseConflict",
+    "LateStop",
     "exception_acknowledge",
     "exception_assign",
     "exception_comment",
@@ -21,4 +22,5 @@ __all__ = [
     "exceptions_from_events",
     "sla_breach_open",
     "sla_breach_resolve",
+    "sla_breaches_record_over",
 ]

@@ -10,23 +10,27 @@ Every write is a compare-and-set on the row as read (status, started_at, due_at,
 the sweep may claim the same row at the same moment. The loser re-reads and decides again."""
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from django.db import connection, transaction
+from django.db import connection
 
-from apps.common.time import now
 from apps.correlation.models import OrderProjection, TimelineEntry
-from apps.exceptions.services import sla_breach_open, sla_breach_resolve
 
 from ..choices import CLOSED_STAGES, Deadline, ExpectationStatus
 from ..deadlines import Stop, Stored, Target, expectation_target
 from ..models import Expectation, SlaPolicy
-from ..services_bulk import sla_breach_move
-
-CAS_ATTEMPTS = 5
-_ROW_FIELDS = ("id", "order_id", "status", "started_at", "due_at", "met_at", "breach_case_id")
+from .transitions import (
+    _ROW_FIELDS,
+    Facts,
+    _apply_plain,
+    _has_case_effects,
+    _is_late_stop,
+    _late_stops_record,
+    _stored,
+    expectation_reconcile,
+    follows_promise,
+)
 
 
 def slas_from_orders(event_ids: list[int]) -> None:
@@ -91,10 +95,6 @@ def due_for(policy: SlaPolicy, started_at: datetime, promised_by: datetime | Non
     return None
 
 
-def follows_promise(policy: SlaPolicy) -> bool:
-    return policy.within is None and policy.deadline == Deadline.PROMISED_BY
-
-
 def first_stops(policy: SlaPolicy, order_ids: list[int]) -> dict[int, Stop]:
     """The earliest stop milestone on each order's timeline."""
     stops: dict[int, Stop] = {}
@@ -108,19 +108,6 @@ def first_stops(policy: SlaPolicy, order_ids: list[int]) -> dict[int, Stop]:
     for order_id, event_id, occurred_at, type_ in rows:
         stops.setdefault(order_id, Stop(event_id, occurred_at, type_))
     return stops
-
-
-@dataclass(frozen=True)
-class Facts:
-    """What the order's timeline says now, for one policy."""
-
-    start: datetime | None
-    stop: Stop | None
-    promised_by: datetime | None
-
-
-def _stored(status: str, started_at: datetime, due_at: datetime, met_at: datetime | None, case: int | None) -> Stored:
-    return Stored(status, started_at, due_at, met_at, case)
 
 
 def policy_evaluate(policy: SlaPolicy, order_ids: Iterable[int]) -> list[tuple[str, str, str]]:
@@ -209,7 +196,9 @@ def policies_evaluate(policies: list[SlaPolicy], order_ids: Iterable[int]) -> li
         )
         if target is None:
             continue
-        if connection.vendor == "postgresql" and not _has_case_effects(target, stored, facts.stop):
+        if connection.vendor == "postgresql" and (
+            not _has_case_effects(target, stored, facts.stop) or _is_late_stop(target, facts.stop)
+        ):
             plain.append((exp_id, order_id, stored, target, policy_id))
             continue
         key = applicable[policy_id][order_id].key
@@ -217,6 +206,12 @@ def policies_evaluate(policies: list[SlaPolicy], order_ids: Iterable[int]) -> li
         if written is not None and written.status in (ExpectationStatus.MET, ExpectationStatus.MET_LATE):
             closed.append((policy.name, key, written.status))
     won = _apply_plain([p[:4] for p in plain])
+    late = [
+        (exp_id, by_id[policy_id], order_id, applicable[policy_id][order_id].key, target, stops[(policy_id, order_id)])
+        for exp_id, order_id, _, target, policy_id in plain
+        if exp_id in won and _is_late_stop(target, stops.get((policy_id, order_id)))
+    ]
+    _late_stops_record(late)
     for exp_id, order_id, stored, target, policy_id in plain:
         policy, key = by_id[policy_id], applicable[policy_id][order_id].key
         if exp_id in won:
@@ -239,113 +234,3 @@ def _facts(
     return Facts(
         starts.get((policy_id, order_id)), stops.get((policy_id, order_id)), applicable[policy_id][order_id].promised_by
     )
-
-
-def _has_case_effects(target: Target, stored: Stored, stop: Stop | None) -> bool:
-    """Whether writing `target` also touches a breach case (see _case_effects)."""
-    if stored.case_id is not None and (target.move or (target.resolve and stop is not None)):
-        return True
-    return target.open_resolved and stop is not None
-
-
-def _apply_plain(plain: list[tuple[int, int, Stored, Target]]) -> set[int]:
-    """PostgreSQL: the compare-and-set of every plain transition in one UPDATE (one statement
-    where a batch of new starts and on-time stops took one round trip each). Returns the ids
-    that won; a row some other writer changed since it was read is left for the caller."""
-    if not plain:
-        return set()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE sla_expectation AS x SET status = v.status, started_at = v.started_at, due_at = v.due_at, "
-            "met_at = v.met_at, updated_at = %s "
-            "FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[], %s::timestamptz[], %s::timestamptz[], "
-            "%s::text[], %s::timestamptz[], %s::timestamptz[], %s::timestamptz[]) "
-            "AS v(id, was_status, was_started, was_due, was_met, status, started_at, due_at, met_at) "
-            "WHERE x.id = v.id AND x.status = v.was_status AND x.started_at = v.was_started "
-            "AND x.due_at = v.was_due AND x.met_at IS NOT DISTINCT FROM v.was_met RETURNING x.id",
-            [
-                now(),
-                [p[0] for p in plain],
-                [str(p[2].status) for p in plain],
-                [p[2].started_at for p in plain],
-                [p[2].due_at for p in plain],
-                [p[2].met_at for p in plain],
-                [str(p[3].status) for p in plain],
-                [p[3].started_at for p in plain],
-                [p[3].due_at for p in plain],
-                [p[3].met_at for p in plain],
-            ],
-        )
-        return {row[0] for row in cursor.fetchall()}
-
-
-def expectation_reconcile(
-    policy: SlaPolicy, exp_id: int, order_id: int, order_key: str, facts: Facts, stored: Stored
-) -> Target | None:
-    """Compare-and-set the row from `stored` to its target, with the breach case's side effect
-    in the same transaction. When another writer changed the row first (the sweep claimed it),
-    re-read and decide again. Returns the target written, or None when nothing changed."""
-    for _ in range(CAS_ATTEMPTS):
-        target = expectation_target(
-            stored,
-            start=facts.start,
-            stop=facts.stop,
-            promised_by=facts.promised_by,
-            follows_promise=follows_promise(policy),
-        )
-        if target is None:
-            return None
-        # savepoint=False: inside the ingest (or sweep) transaction a failure fails that whole
-        # transaction anyway, and a savepoint per row cost two round trips per changed
-        # expectation (most of the SLA stage's time, scripts/profile_pipeline.py); called
-        # outside one, this still makes the update and its case effects one transaction.
-        with transaction.atomic(savepoint=False):
-            won = Expectation.objects.filter(
-                id=exp_id,
-                status=stored.status,
-                started_at=stored.started_at,
-                due_at=stored.due_at,
-                met_at=stored.met_at,
-            ).update(
-                status=target.status,
-                started_at=target.started_at,
-                due_at=target.due_at,
-                met_at=target.met_at,
-                updated_at=now(),
-            )
-            if won:
-                _case_effects(policy, exp_id, order_id, order_key, facts.stop, stored.case_id, target)
-                return target
-        row = Expectation.objects.filter(id=exp_id).values_list(*_ROW_FIELDS[2:]).first()
-        if row is None:
-            return None
-        stored = _stored(*row)
-    raise RuntimeError(f"SLA expectation {exp_id}: still changing after {CAS_ATTEMPTS} attempts")
-
-
-def _case_effects(
-    policy: SlaPolicy,
-    exp_id: int,
-    order_id: int,
-    order_key: str,
-    stop: Stop | None,
-    case_id: int | None,
-    target: Target,
-) -> None:
-    if target.move and case_id is not None:
-        sla_breach_move(case_id=case_id, breached_at=target.due_at)
-    if target.resolve and case_id is not None and stop is not None:
-        sla_breach_resolve(case_id=case_id, event_id=stop.event_id, cleared_at=stop.occurred_at, stop_type=stop.type)
-    if target.open_resolved and stop is not None:
-        # Late, and no breach was recorded (the sweep had not run, or it was in time until an
-        # earlier start arrived): the breach goes on record, already over.
-        case = sla_breach_open(
-            policy_name=policy.name,
-            order_id=order_id,
-            order_key=order_key,
-            severity=policy.severity,
-            queue=policy.queue,
-            breached_at=target.due_at,
-            cleared=(stop.event_id, stop.occurred_at, stop.type),
-        )
-        Expectation.objects.filter(id=exp_id).update(breach_case=case)

@@ -22,7 +22,8 @@ from ..choices import ExpectationStatus
 from ..deadlines import Stop, Stored
 from ..models import Expectation, SlaPolicy
 from ..services_bulk import Breach, sla_breaches_claim_open, sla_breaches_open
-from .evaluation import Facts, expectation_reconcile, first_stops
+from .evaluation import first_stops
+from .transitions import Facts, expectation_reconcile
 
 SWEEP_BATCH = 5000
 # Threads of the beat task's sweep (and the benchmark's): two keep both cores of a small server
