@@ -9,6 +9,8 @@ apps/exceptions/services/sla.py (being edited by another slice) and move there a
   statement — the claimed rows never travel to Python and back. It builds the case rows with
   the same rules in SQL; `tests/sla/test_bulk.py` holds every path to the same rows as
   `sla_breach_open`.
+* `sla_breaches_record_over`: the set-based form of `sla_breach_open(..., cleared=...)`, for
+  stops that arrived late before any sweep (the breach is recorded already resolved).
 * `sla_breach_move`: a breach case's breach time follows its expectation's `due_at` when an
   earlier start milestone moves the deadline earlier."""
 
@@ -101,6 +103,44 @@ def sla_breaches_open(breaches: list[Breach], *, announce: int) -> list[int]:
         case_changed(case.id, opened=True)
     ids = {fp: case.id for case, (_, fp) in zip(cases, fresh, strict=True)}
     return [unresolved[fp] if fp in unresolved else ids[fp] for fp in fps]
+
+
+def sla_breaches_record_over(over: list[tuple[Breach, tuple[int | None, datetime, str]]]) -> list[int]:
+    """`sla_breach_open(..., cleared=...)` for many late stops at once: each breach goes on
+    record already resolved (so it counts in reports) by its stop (event id, occurred_at, type),
+    in three statements whatever their number. Returns the case ids in input order."""
+    if not over:
+        return []
+    at = now()
+    fps = [breach_fingerprint(b.policy_name, b.order_key) for b, _ in over]
+    previous = dict(
+        ExceptionCase.objects.filter(fingerprint__any=sorted(set(fps)), status=CaseStatus.RESOLVED)
+        .values("fingerprint")
+        .annotate(last=Max("id"))
+        .values_list("fingerprint", "last")
+    )
+    cases = ExceptionCase.objects.bulk_create(
+        ExceptionCase(
+            **{
+                **_case_fields(b, fp, previous.get(fp)),
+                "status": CaseStatus.RESOLVED,
+                "resolved_at": at,
+                "cleared_by_event_id": event_id,
+                "cleared_at": cleared_at,
+                "resolution": f"auto: {stop_type}",
+            }
+        )
+        for (b, (event_id, cleared_at, stop_type)), fp in zip(over, fps, strict=True)
+    )
+    ExceptionActivity.objects.bulk_create(
+        ExceptionActivity(
+            case_id=case.id, action=ActivityAction.AUTO_RESOLVED, at=at, detail={"event": stop[0], "late": True}
+        )
+        for case, (_, stop) in zip(cases, over, strict=True)
+    )
+    for case in cases:
+        case_changed(case.id, opened=True)  # new cases, on record already resolved
+    return [case.id for case in cases]
 
 
 def _open_one(b: Breach) -> int:

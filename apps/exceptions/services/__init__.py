@@ -9,11 +9,10 @@ from .actions import (
 )
 from .cases import CaseConflict
 from .partner import exceptions_from_events
-from .sla import LateStop, sla_breach_open, sla_breach_resolve, sla_breaches_record_over
+from .sla import sla_breach_open, sla_breach_resolve
 
 __all__ = [
     "CaseConflict",
-    "LateStop",
     "exception_acknowledge",
     "exception_assign",
     "exception_comment",
@@ -22,5 +21,4 @@ __all__ = [
     "exceptions_from_events",
     "sla_breach_open",
     "sla_breach_resolve",
-    "sla_breaches_record_over",
 ]

@@ -18,7 +18,7 @@ from django.db import connection
 from apps.correlation.models import OrderProjection, TimelineEntry
 
 from ..choices import CLOSED_STAGES, Deadline, ExpectationStatus
-from ..deadlines import Stop, Stored, Target, expectation_target
+from ..deadlines import Stop, Stored, Target
 from ..models import Expectation, SlaPolicy
 from .transitions import (
     _ROW_FIELDS,
@@ -29,7 +29,7 @@ from .transitions import (
     _late_stops_record,
     _stored,
     expectation_reconcile,
-    follows_promise,
+    target_of,
 )
 
 
@@ -187,13 +187,7 @@ def policies_evaluate(policies: list[SlaPolicy], order_ids: Iterable[int]) -> li
     for (policy_id, order_id), (exp_id, _, *stored_row) in sorted(rows.items()):
         policy, facts = by_id[policy_id], _facts(starts, stops, applicable, policy_id, order_id)
         stored = _stored(*stored_row)
-        target = expectation_target(
-            stored,
-            start=facts.start,
-            stop=facts.stop,
-            promised_by=facts.promised_by,
-            follows_promise=follows_promise(policy),
-        )
+        target = target_of(policy, stored, facts)
         if target is None:
             continue
         if connection.vendor == "postgresql" and (

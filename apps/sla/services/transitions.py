@@ -9,12 +9,12 @@ from datetime import datetime
 from django.db import connection, transaction
 
 from apps.common.time import now
-from apps.exceptions.services import LateStop, sla_breach_open, sla_breach_resolve, sla_breaches_record_over
+from apps.exceptions.services import sla_breach_open, sla_breach_resolve
 
 from ..choices import Deadline
 from ..deadlines import Stop, Stored, Target, expectation_target
 from ..models import Expectation, SlaPolicy
-from ..services_bulk import sla_breach_move
+from ..services_bulk import Breach, sla_breach_move, sla_breaches_record_over
 
 CAS_ATTEMPTS = 5
 _ROW_FIELDS = ("id", "order_id", "status", "started_at", "due_at", "met_at", "breach_case_id")
@@ -57,16 +57,9 @@ def _late_stops_record(late: list[tuple[int, SlaPolicy, int, str, Target, Stop]]
         return
     case_ids = sla_breaches_record_over(
         [
-            LateStop(
-                policy.name,
-                order_id,
-                key,
-                policy.severity,
-                policy.queue,
-                target.due_at,
-                stop.event_id,
-                stop.occurred_at,
-                stop.type,
+            (
+                Breach(policy.name, order_id, key, policy.severity, policy.queue, target.due_at),
+                (stop.event_id, stop.occurred_at, stop.type),
             )
             for _, policy, order_id, key, target, stop in late
         ]
@@ -110,6 +103,17 @@ def _apply_plain(plain: list[tuple[int, int, Stored, Target]]) -> set[int]:
         return {row[0] for row in cursor.fetchall()}
 
 
+def target_of(policy: SlaPolicy, stored: Stored, facts: Facts) -> Target | None:
+    """What the row should become under this policy, given the order's facts (None: as it is)."""
+    return expectation_target(
+        stored,
+        start=facts.start,
+        stop=facts.stop,
+        promised_by=facts.promised_by,
+        follows_promise=follows_promise(policy),
+    )
+
+
 def expectation_reconcile(
     policy: SlaPolicy, exp_id: int, order_id: int, order_key: str, facts: Facts, stored: Stored
 ) -> Target | None:
@@ -117,13 +121,7 @@ def expectation_reconcile(
     in the same transaction. When another writer changed the row first (the sweep claimed it),
     re-read and decide again. Returns the target written, or None when nothing changed."""
     for _ in range(CAS_ATTEMPTS):
-        target = expectation_target(
-            stored,
-            start=facts.start,
-            stop=facts.stop,
-            promised_by=facts.promised_by,
-            follows_promise=follows_promise(policy),
-        )
+        target = target_of(policy, stored, facts)
         if target is None:
             return None
         # savepoint=False: inside the ingest (or sweep) transaction a failure fails that whole
