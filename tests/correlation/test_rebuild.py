@@ -91,6 +91,57 @@ def test_rebuild_gives_what_the_incremental_path_built(seed, orders, window):
 
 
 @pytest.mark.django_db
+def test_orders_gaining_older_nodes_are_caught_up_to_what_a_rebuild_gives(monkeypatch):
+    """The catch-up path (refresh._with_older_events) folds the older events of nodes an order
+    gains into its stored state instead of refolding the timeline: it must run on a noisy world
+    (consolidations, late binding), hand some orders to the full path, and agree with a rebuild."""
+    from apps.correlation import refresh
+
+    seen = {"orders": 0, "full": 0, "older": 0}
+    original = refresh._with_older_events
+
+    def counting(cls, nodes, states, new_events, created_nodes):
+        candidates, full = original(cls, nodes, states, new_events, created_nodes)
+        seen["orders"] += len(cls)
+        seen["full"] += len(full)
+        seen["older"] += len(candidates) - len(new_events)
+        return candidates, full
+
+    monkeypatch.setattr(refresh, "_with_older_events", counting)
+    clean = generate_world(orders=40, seed=31, start=START, id_prefix="RBC")
+    send_stream(make_noisy(clean, seed=31, duplicate_rate=0.05, reorder_window=25, bad_rate=0), window=20)
+    before = snapshot()
+    assert seen["older"] > 0, seen  # older events were folded in...
+    assert seen["orders"] > seen["full"], seen  # ...for orders that did not need the full path
+    rebuild()
+    assert snapshot() == before
+
+
+@pytest.mark.django_db
+def test_an_order_gaining_a_shipment_an_event_on_its_timeline_already_named_is_refolded():
+    """An event already on the order's timeline (through shipment S1) also names S2, which the
+    order gains later: S2 now counts that event too, so catching up (folding only S2's older
+    events) would leave S2 behind. The order takes the full path, and agrees with a rebuild."""
+    feed = FeedFactory(system="tms", slug="catchup-tms")
+
+    def send(*events: dict[str, Any]) -> None:
+        body = orjson.dumps({"events": list(events)})
+        message_process(message_id=message_receive(feed=feed, body=body, content_type="application/json").id)
+
+    def event(key: str, type_: str, hour: int, **refs: list[str]) -> dict[str, Any]:
+        return {"event_id": key, "type": type_, "occurred_at": f"2026-11-23T{hour:02d}:00:00Z", "refs": refs}
+
+    send(event("c1", "shipment.planned", 8, order=["SO-CU"], shipment=["S1"]))
+    send(event("d1", "shipment.departed", 9, shipment=["S1", "S2"]))  # on SO-CU's timeline through S1
+    send(event("c2", "shipment.planned", 10, order=["SO-CU"], shipment=["S2"]))  # SO-CU gains S2
+    before = snapshot()
+    assert before["projections"]["SO-CU"]["stage"] == "in_transit"  # both shipments departed
+    assert before["projections"]["SO-CU"]["partial"] is False
+    rebuild()
+    assert snapshot() == before
+
+
+@pytest.mark.django_db
 def test_rebuild_repairs_damaged_read_models_and_is_idempotent():
     clean = generate_world(orders=12, seed=19, start=START, id_prefix="RBX")
     send_stream(make_noisy(clean, seed=3, bad_rate=0), window=50)
