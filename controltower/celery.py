@@ -5,12 +5,18 @@ import os
 
 from celery import Celery
 from celery.signals import worker_process_init
+from django.conf import settings
+from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "controltower.settings.base")
 
 app = Celery("controltower")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# A worker started without -Q consumes the regular queue and the early lane's, so a deployment
+# that runs no dedicated early worker still processes every message; one that does runs
+# `celery -A controltower worker -Q <CELERY_EARLY_QUEUE>` beside the others (docs/operations.md).
+app.conf.task_queues = [Queue(settings.CELERY_TASK_DEFAULT_QUEUE), Queue(settings.INGEST_EARLY_QUEUE)]
 
 # (gen0, gen1, gen2) for worker processes; WORKER_GC_THRESHOLDS="700,10,10" restores Python's.
 GC_THRESHOLDS = tuple(int(n) for n in os.environ.get("WORKER_GC_THRESHOLDS", "100000,50,1000").split(","))

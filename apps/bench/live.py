@@ -4,10 +4,11 @@ message it causes, while background traffic flows through the same pipeline.
 It starts uvicorn and Celery workers (processes.Stack, on PostgreSQL and Redis), connects one
 websocket to /ws/ops/ with a logged-in session, posts a simulated stream at `--rate` events/s
 for `--seconds`, and meanwhile, `--probes` times a second, posts one `delivery.attempted` for an
-order of its own. A probe's latency is from just before its POST to the arrival of the
-`exception.opened` naming its order. The server's own stamps on each probe's raw message
-(received, processing started, processed) split that time into HTTP, queue wait, processing
-and push (commit → channel layer → consumer → socket).
+order of its own, created (and correlated) before the load starts. A probe's latency is from
+just before its POST to the arrival of the `exception.opened` naming its order. The server's
+own stamps on each probe's raw message (received, processing started, processed) split that
+time into HTTP, queue wait, processing and push (commit → channel layer → consumer → socket);
+with the early lane (docs/live.md) the exception is pushed before the regular processing.
 
 The command's options, checks and printed report are in live_command.py."""
 
@@ -33,6 +34,7 @@ from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
+from apps.correlation.models import OrderProjection
 from apps.feeds.services import FeedCredentials
 from apps.ingestion.models import RawMessage
 from apps.live.messages import OrderUpdatedMessage
@@ -131,14 +133,32 @@ def session_cookie() -> str:
     return f"sessionid={store.session_key}"
 
 
+def order_event(order: str, type_: str, **extra: Any) -> dict[str, Any]:
+    """An event of this type naming only this order, happening now (`event_id` from the type)."""
+    suffix = type_.rsplit(".", 1)[-1]
+    now = timezone.now().isoformat()
+    return {"event_id": f"{order}-{suffix}", "type": type_, "occurred_at": now, "refs": {"order": order}, **extra}
+
+
+def probe_orders_ready(client: httpx.Client, erp: FeedCredentials, orders: list[str], timeout_s: float = 60.0) -> None:
+    """Create the probes' orders and wait until correlation has them: a probe is a failed
+    delivery attempt on an order the control tower knows, as in real life."""
+    for start in range(0, len(orders), 500):
+        response = client.post(
+            f"/api/v1/ingest/{erp.slug}/",
+            content=orjson.dumps({"events": [order_event(o, "order.created") for o in orders[start : start + 500]]}),
+            headers={"Authorization": f"Bearer {erp.token}", "Content-Type": "application/json"},
+        )
+        response.raise_for_status()
+    deadline = time.monotonic() + timeout_s
+    while OrderProjection.objects.filter(order_key__in=orders).count() < len(orders):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the probes' orders were not correlated within a minute")
+        time.sleep(0.2)
+
+
 def probe_event(order: str) -> dict[str, Any]:
-    return {
-        "event_id": f"{order}-attempt",
-        "type": "delivery.attempted",
-        "occurred_at": timezone.now().isoformat(),
-        "refs": {"order": order},
-        "reason": {"code": "CUSTOMER_ABSENT", "text": "bench probe"},
-    }
+    return order_event(order, "delivery.attempted", reason={"code": "CUSTOMER_ABSENT", "text": "bench probe"})
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -250,6 +270,9 @@ def run(
         listening.start()
         if not listener.ready.wait(15) or listener.error is not None:
             raise RuntimeError(f"the websocket did not connect: {listener.error!r}")
+        probe_keys = [f"{probe_prefix}{n:05d}" for n in range(math.ceil(seconds * probes_per_second) + 5)]
+        with httpx.Client(base_url=stack.base_url, timeout=30.0) as client:
+            probe_orders_ready(client, creds["erp"], probe_keys)
         since = timezone.now()
         holder: dict[str, Any] = {}
 
@@ -270,7 +293,7 @@ def run(
             while time.perf_counter() - clock < seconds and loader.is_alive():
                 due = clock + n / probes_per_second
                 time.sleep(max(0.0, due - time.perf_counter()))
-                order = f"{probe_prefix}{n:05d}"
+                order = probe_keys[n]
                 probe = Probe(order, time.perf_counter(), time.time())
                 response = client.post(
                     f"/api/v1/ingest/{lastmile.slug}/",

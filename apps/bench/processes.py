@@ -87,6 +87,8 @@ class Stack:
         self.failed = False
         host = socket.gethostname()
         self.worker_names = [f"{queue}-{i}@{host}" for i in range(1, workers + 1)]
+        # The early lane's worker (settings.INGEST_EARLY_QUEUE), as a deployment runs one.
+        self.early_name = f"{queue}-early@{host}"
 
     # --- lifecycle -----------------------------------------------------------------------
     def __enter__(self) -> Self:
@@ -143,6 +145,17 @@ class Stack:
                     "-l", "WARNING",
                 ],
             )  # fmt: skip
+        self._spawn(
+            "worker-early",
+            [
+                *self.worker_module,
+                "--pool", "prefork", "--concurrency", "1",
+                "-Q", f"{self.queue}-early",
+                "-n", self.early_name,
+                "--without-gossip", "--without-mingle", "--without-heartbeat",
+                "-l", "WARNING",
+            ],
+        )  # fmt: skip
 
     def stop(self, timeout_s: float = 15.0) -> None:
         """SIGTERM everything (warm shutdown), then SIGKILL what is still there."""
@@ -183,7 +196,7 @@ class Stack:
                 time.sleep(0.1)
         from controltower.celery import app
 
-        missing = set(self.worker_names)
+        missing = {*self.worker_names, self.early_name}
         while missing:
             self.check_alive()
             for reply in app.control.ping(destination=sorted(missing), timeout=0.5) or []:

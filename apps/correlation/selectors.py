@@ -8,7 +8,8 @@ from django.db.models import QuerySet
 from apps.events.models import CanonicalEvent, EventRef
 
 from .membership import orders_touched
-from .models import Node, OrderProjection, TimelineEntry
+from .models import Member, Node, OrderProjection, TimelineEntry
+from .rules import is_run_level
 
 
 @dataclass(frozen=True)
@@ -118,3 +119,43 @@ def unmatched_event_list(
     if ref and ref.strip():
         qs = qs.filter(id__in=EventRef.objects.filter(value=ref.strip()).values("event_id"))
     return qs
+
+
+def orders_placing(refs_by_event: dict[int, dict[str, list[str]]]) -> dict[int, list[tuple[int, str]]]:
+    """event id → the (order node id, order key) pairs whose timeline the event belongs on by the
+    graph as committed (stored closures, canonical-events.md §2 rule 4: a node reached only as a
+    run counts for run-level events alone). Read-only and lock-free: what an early stage can know
+    before correlation runs. Correlation may add orders (the event's own links), never remove."""
+    pairs = {(kind, value) for refs in refs_by_event.values() for kind, values in refs.items() for value in values}
+    if not pairs:
+        return {}
+    ids = {
+        (kind, value): nid
+        for nid, kind, value in Node.objects.filter(value__any=sorted({v for _, v in pairs})).values_list(
+            "id", "kind", "value"
+        )
+        if (kind, value) in pairs
+    }
+    memberships: dict[int, list[tuple[int, str]]] = {}
+    for order_id, node_id, role in Member.objects.filter(node_id__any=list(ids.values())).values_list(
+        "order_id", "node_id", "role"
+    ):
+        memberships.setdefault(node_id, []).append((order_id, role))
+    keys = dict(
+        Node.objects.filter(id__any=sorted({o for ms in memberships.values() for o, _ in ms})).values_list(
+            "id", "value"
+        )
+    )
+    out: dict[int, list[tuple[int, str]]] = {}
+    for event_id, refs in refs_by_event.items():
+        run_level = is_run_level(refs)
+        found = {
+            order_id
+            for kind, values in refs.items()
+            for value in values
+            for order_id, role in memberships.get(ids.get((kind, value), -1), [])
+            if role != "run" or run_level
+        }
+        if found:
+            out[event_id] = sorted((order_id, keys[order_id]) for order_id in found if order_id in keys)
+    return out

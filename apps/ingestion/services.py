@@ -36,11 +36,17 @@ logger = logging.getLogger(__name__)
 UNFINISHED = (MessageStatus.RECEIVED, MessageStatus.PROCESSING)
 
 
-def _enqueue(message_id: UUID) -> None:
-    from .tasks import process_message  # tasks import services; keep the cycle lazy
+def _enqueue(message_id: UUID, *, events: int | None = None) -> None:
+    """Queue the message's processing. A message of at most INGEST_EARLY_MAX_EVENTS events (a
+    webhook, a partner's single exception) goes first to the early lane (its own queue and
+    worker), which opens its exceptions before correlation and then queues it here again."""
+    from .tasks import process_message, process_message_early  # tasks import services; lazy
 
     try:
-        process_message.delay(str(message_id))
+        if events is not None and 0 < events <= settings.INGEST_EARLY_MAX_EVENTS and EARLY_STAGES:
+            process_message_early.apply_async((str(message_id),), queue=settings.INGEST_EARLY_QUEUE)
+        else:
+            process_message.delay(str(message_id))
     except Exception:  # broker down: the message is safe, the sweep will enqueue it
         logger.warning("could not enqueue message; the requeue sweep will pick it up", exc_info=True)
 
@@ -70,7 +76,7 @@ def message_receive(*, feed: Feed, body: bytes, content_type: str, enqueue: bool
             feed=feed, body=body, content_type=content_type, received_at=received_at, received_count=count
         )
         if enqueue:
-            transaction.on_commit(lambda: _enqueue(message.id))
+            transaction.on_commit(lambda: _enqueue(message.id, events=count))
     with log_context(message_id=message.id, feed=feed.slug):
         logger.info("message received", extra={"events": count})
     return message
@@ -101,6 +107,52 @@ STORE_PRESUMED_MATCHED = False
 AFTER_BATCH: list[Callable[[list[RawMessage]], object]] = []
 # Called with a message that has just become a dead letter, in the transaction that marks it.
 ON_DEAD_LETTER: list[Callable[[RawMessage], object]] = []
+# The early lane (message_process_early): stages called with the ids of a small message's stored
+# events before correlation, in a transaction of their own that takes no correlation lock, and
+# the event types they act on (a message with none of them skips the lane).
+EARLY_STAGES: list[Callable[[list[int]], object]] = []
+EARLY_TYPES: set[str] = set()
+
+
+def message_process_early(*, message_id: UUID | str) -> bool:
+    """The early lane for a small message: store its events and run the EARLY_STAGES (partner
+    exceptions on the orders the committed graph gives), commit, and hand the message back to
+    the regular lane, which correlates it as usual (its events are then "restored", not new).
+
+    Why: correlation runs one batch at a time under one lock, so a message waits for the batch
+    in progress (hundreds of ms under load); an ops lead should see a failed delivery at once.
+    Nothing is lost if this fails or the worker dies: the message is back to `received` (in the
+    same transaction as the stage's writes) or still `processing`, and the requeue sweep resets
+    it; either way the regular lane processes it in full. Returns whether it ran the stages."""
+    claimed = RawMessage.objects.filter(id=message_id, status=MessageStatus.RECEIVED, attempts=0).update(
+        status=MessageStatus.PROCESSING, processing_started_at=now()
+    )
+    if not claimed:
+        return False  # the regular lane (or a replay) has it already
+    message = RawMessage.objects.select_related("feed").get(id=message_id)
+    ran = False
+    try:
+        outcomes = FORMATS[message.feed.format].parse(bytes(message.body))
+        valid = [o for o in outcomes if isinstance(o, ValidEvent)]
+        with transaction.atomic():
+            if any(event.type in EARLY_TYPES for event in valid):
+                request = StoreRequest(message.feed_id, message.feed.system, message.id, message.received_at, valid)
+                stored = events_store_batch([request], matched=STORE_PRESUMED_MATCHED)[0]
+                for stage in EARLY_STAGES:
+                    stage(stored.new_event_ids + stored.restored_event_ids)
+                ran = True
+            _release_to_regular(message)
+    except Exception:
+        logger.warning("early lane failed; the regular lane will process the message", exc_info=True)
+        _release_to_regular(message)
+    _enqueue(message.id)
+    return ran
+
+
+def _release_to_regular(message: RawMessage) -> None:
+    RawMessage.objects.filter(id=message.id, status=MessageStatus.PROCESSING, attempts=0).update(
+        status=MessageStatus.RECEIVED, processing_started_at=None
+    )
 
 
 def message_process(*, message_id: UUID | str, replay: bool = False) -> str | None:

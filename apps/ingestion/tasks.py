@@ -3,7 +3,7 @@ from celery.app.task import Task
 
 from .choices import MessageStatus
 from .models import RawMessage
-from .services import message_process, messages_requeue_stalled
+from .services import message_process, message_process_early, messages_requeue_stalled
 
 
 @shared_task(bind=True, max_retries=4, acks_late=True)
@@ -15,6 +15,12 @@ def process_message(self: Task, message_id: str) -> str | None:
         if RawMessage.objects.filter(id=message_id, status=MessageStatus.RECEIVED).exists():
             raise self.retry(exc=exc, countdown=2 ** (self.request.retries + 1)) from exc
         return MessageStatus.FAILED
+
+
+@shared_task(acks_late=True)
+def process_message_early(message_id: str) -> bool:
+    """The early lane (its own queue, settings.INGEST_EARLY_QUEUE): see message_process_early."""
+    return message_process_early(message_id=message_id)
 
 
 @shared_task

@@ -263,6 +263,11 @@ INGEST_BATCH_MESSAGES = env.int("INGEST_BATCH_MESSAGES", default=20)
 # ...and at most this many events: bounds a batch's transaction, so that a small message queued
 # behind a backlog (a live update) waits for one bounded batch, not for 20 large messages.
 INGEST_BATCH_EVENTS = env.int("INGEST_BATCH_EVENTS", default=2000)
+# The early lane (docs/live.md "Early exceptions"): a message of at most this many events (a
+# webhook) has its partner exceptions opened before correlation, by a worker of its own queue.
+# 0 turns the lane off. Workers started without -Q consume both queues (controltower/celery.py).
+INGEST_EARLY_MAX_EVENTS = env.int("INGEST_EARLY_MAX_EVENTS", default=10)
+INGEST_EARLY_QUEUE = env.str("CELERY_EARLY_QUEUE", default=f"{CELERY_TASK_DEFAULT_QUEUE}-early")
 
 # --- EXCEPTIONS ----------------------------------------------------------------------------
 # An event on no order for longer than this becomes an unmatched_event occurrence: late binding

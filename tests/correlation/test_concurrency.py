@@ -93,7 +93,7 @@ def feeds(monkeypatch: pytest.MonkeyPatch, settings: Any) -> dict[str, Any]:
     # Receive without the eager after-commit processing: the test's threads process, each its
     # own message (a worker may otherwise claim the other waiting message into its batch, and
     # then there is no race).
-    monkeypatch.setattr(ingestion, "_enqueue", lambda message_id: None)
+    monkeypatch.setattr(ingestion, "_enqueue", lambda message_id, **_: None)
     settings.INGEST_BATCH_MESSAGES = 1
     return {s: FeedFactory(system=s) for s in ("erp", "tms", "lastmile")}
 

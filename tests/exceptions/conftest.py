@@ -8,6 +8,7 @@ import time_machine
 
 from apps.ingestion.services import message_process, message_receive
 from tests.correlation.conftest import World, world  # noqa: F401 - the shared fixture
+from tests.live.conftest import layer, sent  # noqa: F401 - the shared fixtures
 
 NOW = "2026-11-26T09:00:00+00:00"  # after every event time the tests send
 

@@ -54,7 +54,7 @@ def test_the_same_event_id_from_another_feed_is_another_event(feed):
 def test_one_batch_of_messages_is_stored_as_if_one_after_the_other(feed, monkeypatch):
     """Under backlog a worker stores many messages in one statement set: a key two of them
     carry goes to the first, refs go to their own events, and each message keeps its counts."""
-    monkeypatch.setattr(services, "_enqueue", lambda message_id: None)  # nobody processes early
+    monkeypatch.setattr(services, "_enqueue", lambda message_id, **_: None)  # nobody processes early
     other = FeedFactory()
     first = receive(feed, [event(1, refs={"order": "SO-1"}), event(2)], process=False)
     second = receive(feed, [event(2), event(3, refs={"order": "SO-3"}), event(4, type="no.such.type")], process=False)

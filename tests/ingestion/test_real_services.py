@@ -66,8 +66,8 @@ def worker(real_broker):
             "worker",
             "--pool",
             "solo",
-            "-Q",
-            real_broker,
+            # No -Q: as deployed, the worker consumes the regular queue (CELERY_QUEUE) and the
+            # early lane's (small messages go there first).
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
@@ -146,7 +146,7 @@ def test_two_workers_storing_overlapping_messages_store_each_event_once(monkeypa
     # The tasks wait in the "broker" until both workers start, and each takes one message.
     from apps.ingestion import services as ingestion
 
-    monkeypatch.setattr(ingestion, "_enqueue", lambda message_id: None)
+    monkeypatch.setattr(ingestion, "_enqueue", lambda message_id, **_: None)
     settings.INGEST_BATCH_MESSAGES = 1
     feed = FeedFactory()
     batches = [[event(i) for i in range(0, 300)], [event(i) for i in range(150, 450)]]

@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 
 from apps.common.time import now
 from apps.correlation.models import TimelineEntry
+from apps.correlation.selectors import orders_placing
 from apps.events.models import CanonicalEvent
 from apps.events.taxonomy import EXCEPTION_TYPES, EventType, RefKind
 
@@ -88,23 +89,42 @@ def _ref_subject(refs: dict[str, list[str]]) -> str:
 # --- from events ---------------------------------------------------------------------------
 
 
+RELEVANT_TYPES: frozenset[str] = frozenset({*EXCEPTION_TYPES, *CLEARS})
+
+
 def exceptions_from_events(event_ids: list[int]) -> None:
-    """Open, count and clear partner exceptions for these stored events (idempotent)."""
+    """Open, count and clear partner exceptions for these stored events (idempotent). Each event
+    is about the orders whose timeline it is on (correlation has run)."""
+    _from_events(event_ids, early=False)
+
+
+def exceptions_before_correlation(event_ids: list[int]) -> None:
+    """The same for events that correlation has not placed yet (ingestion's early stage, for
+    small messages: docs/live.md "Early exceptions"): each event is about the orders whose
+    committed closure holds what it names. `exceptions_from_events` runs again after
+    correlation and finds these occurrences counted; an order the event itself links it to is
+    added then, and a case opened on a ref moves to its order (`cases_rebind`)."""
+    _from_events(event_ids, early=True)
+
+
+def _from_events(event_ids: list[int], *, early: bool) -> None:
     if not event_ids:
         return
-    relevant = [*EXCEPTION_TYPES, *CLEARS]
     rows = list(
-        CanonicalEvent.objects.filter(id__any=event_ids, type__any=relevant).values_list(
+        CanonicalEvent.objects.filter(id__any=event_ids, type__any=sorted(RELEVANT_TYPES)).values_list(
             "id", "type", "occurred_at", "refs", "body__reason__code"
         )
     )
     if not rows:
         return
     orders: dict[int, list[tuple[int, str]]] = defaultdict(list)
-    for event_id, order_id, order_key in TimelineEntry.objects.filter(
-        event_id__any=[r[0] for r in rows], order__kind=RefKind.ORDER
-    ).values_list("event_id", "order_id", "order__value"):
-        orders[event_id].append((order_id, order_key))
+    if early:
+        orders.update(orders_placing({r[0]: r[3] for r in rows}))
+    else:
+        for event_id, order_id, order_key in TimelineEntry.objects.filter(
+            event_id__any=[r[0] for r in rows], order__kind=RefKind.ORDER
+        ).values_list("event_id", "order_id", "order__value"):
+            orders[event_id].append((order_id, order_key))
     signals: list[Signal] = []
     for event_id, type_, occurred_at, refs, reason_code in rows:
         code = str(reason_code).strip() if reason_code else type_

@@ -93,7 +93,9 @@ def _case_move(case: ExceptionCase, orders: dict[OrderRef, list[Occurrence]], at
     target_fp = f"{ExceptionKind.PARTNER_EXCEPTION}:{case.source_type}:{code}:{subject}"
     with transaction.atomic():
         target = ExceptionCase.objects.filter(fingerprint=target_fp, status__in=ACTIVE_STATUSES).first()
-        if target is None:
+        if target is None or (target.id == case.id and case.order_id is None):
+            # (The second: a case opened on the order's own id before the order existed, by the
+            # early stage; it keeps its fingerprint and gets its order.)
             target = _move(case, target_fp, subject, order_id, order_key, at)
         if target is None:
             return False  # resolved or moved meanwhile
@@ -130,7 +132,7 @@ def _move(
         return None
     # An event already counted under the order's fingerprint (only by an older, resolved case)
     # keeps that count; the rest follow the case.
-    taken = ExceptionOccurrence.objects.filter(fingerprint=target_fp).values("event_id")
+    taken = ExceptionOccurrence.objects.filter(fingerprint=target_fp).exclude(case_id=case.id).values("event_id")
     ExceptionOccurrence.objects.filter(case_id=case.id, event_id__in=taken).delete()
     ExceptionOccurrence.objects.filter(case_id=case.id).update(fingerprint=target_fp)
     case_aggregate(case.id)

@@ -1,0 +1,170 @@
+"""The early lane (docs/live.md "Early exceptions"): a small message's partner exceptions are
+opened before correlation, from the graph as committed, then the regular lane processes the
+message in full and counts nothing twice.
+
+Each test receives a message, runs only the early lane (`message_process_early`), checks what an
+operations lead would see at that moment, then runs the regular lane and checks again."""
+
+from typing import Any
+
+import orjson
+import pytest
+
+from apps.exceptions.choices import CaseStatus, ExceptionKind
+from apps.exceptions.models import ExceptionCase
+from apps.ingestion import services as ingestion
+from apps.ingestion.choices import MessageStatus
+from apps.ingestion.models import RawMessage
+from apps.ingestion.services import message_process, message_process_early, message_receive
+from tests.correlation.conftest import World
+from tests.live.conftest import sent_messages
+
+from .conftest import T
+
+ENQUEUE = ingestion._enqueue  # the real one, for the routing test
+
+
+@pytest.fixture(autouse=True)
+def _lanes_by_hand(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Celery is eager in the tests: the early lane would hand the message straight on to the
+    regular one. These tests run each lane themselves (but the one that posts)."""
+    if "post_events" not in request.fixturenames:
+        monkeypatch.setattr(ingestion, "_enqueue", lambda *args, **kwargs: None)
+
+
+def receive(w: World, system: str, type_: str, refs: dict[str, Any], at: str, **extra: Any) -> RawMessage:
+    event = {"event_id": f"{system}-{type_}-{at}", "type": type_, "occurred_at": at, "refs": refs, **extra}
+    body = orjson.dumps({"events": [event]})
+    return message_receive(feed=w.feeds[system], body=body, content_type="application/json", enqueue=False)
+
+
+def attempt(w: World, refs: dict[str, Any], at: str = T(14)) -> RawMessage:
+    return receive(w, "lastmile", "delivery.attempted", refs, at, reason={"code": "CUSTOMER_ABSENT"})
+
+
+def partner_cases() -> list[ExceptionCase]:
+    return list(ExceptionCase.objects.filter(kind=ExceptionKind.PARTNER_EXCEPTION).select_related("order"))
+
+
+@pytest.fixture
+def known_order(world: World) -> World:
+    """SO-1, shipped as SH-1 with tracking number 1Z1 (bound to SH-1)."""
+    world.send("erp", "order.created", {"order": "SO-1"}, T(8))
+    world.send("tms", "shipment.planned", {"order": "SO-1", "shipment": "SH-1", "tracking_number": "1Z1"}, T(9))
+    return world
+
+
+def test_a_failed_attempt_on_a_known_order_is_a_case_on_that_order_before_correlation(
+    known_order, sent, django_capture_on_commit_callbacks
+):
+    message = attempt(known_order, {"tracking_number": "1Z1"})
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert message_process_early(message_id=message.id) is True
+
+    [case] = partner_cases()
+    assert (case.status, case.order.value, case.subject, case.occurrences) == ("open", "SO-1", "order:SO-1", 1)
+    opened = [m for m in sent_messages(sent) if m["type"] == "exception.opened"]
+    assert [m["exception"]["order"] for m in opened] == ["SO-1"]  # pushed at the early commit
+    message.refresh_from_db()
+    assert message.status == MessageStatus.RECEIVED  # handed back to the regular lane
+    assert known_order.timeline("SO-1")[-1] != message.id  # not correlated yet
+
+    assert message_process(message_id=message.id) == MessageStatus.PROCESSED
+
+    [case] = partner_cases()
+    assert (case.status, case.order.value, case.occurrences) == ("open", "SO-1", 1)  # counted once
+    assert known_order.timeline("SO-1")[-1] == "lastmile-delivery.attempted-" + T(14)
+
+
+def test_an_attempt_for_an_order_not_known_yet_gets_its_order_from_correlation(world):
+    message = attempt(world, {"order": "SO-NEW"})
+
+    message_process_early(message_id=message.id)
+    [case] = partner_cases()
+    assert (case.subject, case.order) == ("order:SO-NEW", None)  # the graph has no SO-NEW yet
+
+    message_process(message_id=message.id)
+    [case] = partner_cases()
+    assert (case.subject, case.order.value, case.occurrences, case.status) == ("order:SO-NEW", "SO-NEW", 1, "open")
+
+
+def test_an_attempt_after_the_delivery_is_recorded_already_over(known_order):
+    known_order.send("lastmile", "delivery.completed", {"tracking_number": "1Z1"}, T(16))
+    message = attempt(known_order, {"tracking_number": "1Z1"}, at=T(14))  # arrives late, happened before
+
+    message_process_early(message_id=message.id)
+    [case] = partner_cases()
+    assert case.status == CaseStatus.RESOLVED
+
+    message_process(message_id=message.id)
+    assert [(c.status, c.occurrences) for c in partner_cases()] == [(CaseStatus.RESOLVED, 1)]
+
+
+def test_a_message_without_exceptions_skips_the_lane(known_order):
+    message = receive(known_order, "lastmile", "delivery.completed", {"tracking_number": "1Z1"}, T(16))
+    message_process_early(message_id=message.id)  # a clearing event: the lane runs, nothing to clear
+    message = receive(known_order, "tms", "shipment.departed", {"shipment": "SH-1"}, T(12))
+
+    assert message_process_early(message_id=message.id) is False
+
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == (MessageStatus.RECEIVED, 0)
+    assert message_process(message_id=message.id) == MessageStatus.PROCESSED
+
+
+def test_a_failing_early_stage_loses_nothing(known_order, monkeypatch):
+    def broken(event_ids: list[int]) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(ingestion, "EARLY_STAGES", [broken])
+    message = attempt(known_order, {"tracking_number": "1Z1"})
+
+    assert message_process_early(message_id=message.id) is False
+
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == (MessageStatus.RECEIVED, 0)
+    assert not partner_cases()
+    assert message_process(message_id=message.id) == MessageStatus.PROCESSED
+    assert [c.order.value for c in partner_cases()] == ["SO-1"]
+
+
+def test_a_message_the_regular_lane_has_already_claimed_is_left_alone(known_order):
+    message = attempt(known_order, {"tracking_number": "1Z1"})
+    message_process(message_id=message.id)
+
+    assert message_process_early(message_id=message.id) is False
+    assert [c.occurrences for c in partner_cases()] == [1]
+
+
+def test_small_messages_are_queued_on_the_early_lane_and_large_ones_are_not(feed, settings, monkeypatch):
+    from apps.ingestion import tasks
+
+    queued: list[tuple[str, str | None]] = []
+    monkeypatch.setattr(tasks.process_message_early, "apply_async", lambda args, queue: queued.append(("early", queue)))
+    monkeypatch.setattr(tasks.process_message, "delay", lambda message_id: queued.append(("regular", None)))
+    settings.INGEST_EARLY_MAX_EVENTS = 2
+
+    ENQUEUE(message_id=1, events=2)  # type: ignore[arg-type]
+    ENQUEUE(message_id=2, events=3)  # type: ignore[arg-type]
+    ENQUEUE(message_id=3)  # type: ignore[arg-type]  # the requeue sweep: size unknown
+    settings.INGEST_EARLY_MAX_EVENTS = 0
+    ENQUEUE(message_id=4, events=1)  # type: ignore[arg-type]  # lane turned off
+
+    assert queued == [("early", settings.INGEST_EARLY_QUEUE), ("regular", None), ("regular", None), ("regular", None)]
+
+
+def test_posting_a_webhook_runs_both_lanes(known_order, post_events):
+    """In the demo and the tests Celery runs eagerly: the early lane, then the regular one."""
+    event = {
+        "event_id": "att-1",
+        "type": "delivery.attempted",
+        "occurred_at": T(14),
+        "refs": {"tracking_number": "1Z1"},
+        "reason": {"code": "CUSTOMER_ABSENT"},
+    }
+    response = post_events(known_order.feeds["lastmile"], {"events": [event]})
+
+    assert response.status_code == 202
+    assert RawMessage.objects.get(id=response.json()["message_id"]).status == MessageStatus.PROCESSED
+    assert [(c.order.value, c.occurrences) for c in partner_cases()] == [("SO-1", 1)]
