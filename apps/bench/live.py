@@ -179,7 +179,10 @@ def summary(values: list[float]) -> dict[str, float]:
 
 
 def _segments(probes: list[Probe]) -> dict[str, dict[str, float]]:
-    """Where a probe's time went, from the server's stamps on its raw message."""
+    """Where a probe's time went, from the server's stamps on its raw message. The exception is
+    pushed by the early lane (docs/live.md), before the regular lane has processed the message;
+    the regular lane's own times (queue wait, and POST → processed: timeline, projection, the
+    `order.updated`) are reported beside it."""
     ids = [p.message_id for p in probes if p.message_id and p.arrived_wall is not None]
     rows = {
         str(i): (r, s, d)
@@ -187,7 +190,7 @@ def _segments(probes: list[Probe]) -> dict[str, dict[str, float]]:
             "id", "received_at", "processing_started_at", "processed_at"
         )
     }
-    http, wait, work, push = [], [], [], []
+    http, early, wait, regular = [], [], [], []
     for p in probes:
         row = rows.get(str(p.message_id))
         if row is None or p.arrived_wall is None:
@@ -197,14 +200,14 @@ def _segments(probes: list[Probe]) -> dict[str, dict[str, float]]:
             continue
         received, started, processed = stamps
         http.append((received - p.sent_wall) * 1000)
+        early.append((p.arrived_wall - received) * 1000)
         wait.append((started - received) * 1000)
-        work.append((processed - started) * 1000)
-        push.append((p.arrived_wall - processed) * 1000)
+        regular.append((processed - p.sent_wall) * 1000)
     return {
         "post_to_received": summary(http),
-        "queue_wait": summary(wait),
-        "processing": summary(work),
-        "processed_to_socket": summary(push),
+        "received_to_socket": summary(early),
+        "regular_queue_wait": summary(wait),
+        "post_to_processed": summary(regular),
     }
 
 

@@ -37,9 +37,9 @@ def report_lines(result: dict[str, Any]) -> list[str]:
         )
     for name, label in (
         ("post_to_received", "POST → raw message committed (HTTP)"),
-        ("queue_wait", "queue wait (→ a worker claims it)"),
-        ("processing", "parse + store (→ stamped processed)"),
-        ("processed_to_socket", "correlation + exceptions + commit + push"),
+        ("received_to_socket", "→ socket (early lane: queue, store, exceptions, commit, push)"),
+        ("regular_queue_wait", "regular lane: received → a worker claims it"),
+        ("post_to_processed", "regular lane: POST → processed (timeline, projection)"),
     ):
         if seg.get(name):
             lines.append(f"  {label}: p50 {seg[name]['p50']} ms, p95 {seg[name]['p95']} ms, max {seg[name]['max']} ms")
