@@ -16,6 +16,10 @@ class RawMessage(models.Model):
     received_count = models.PositiveIntegerField(default=0, help_text="events the body announced")
     status = models.CharField(max_length=16, choices=MessageStatus.choices, default=MessageStatus.RECEIVED)
     attempts = models.PositiveSmallIntegerField(default=0)
+    early_pending = models.BooleanField(
+        default=False,
+        help_text="waiting for the early lane (docs/live.md): the regular lane's batches leave it alone until then",
+    )
     processing_started_at = models.DateTimeField(null=True, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     accepted = models.PositiveIntegerField(default=0)

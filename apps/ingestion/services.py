@@ -36,14 +36,18 @@ logger = logging.getLogger(__name__)
 UNFINISHED = (MessageStatus.RECEIVED, MessageStatus.PROCESSING)
 
 
-def _enqueue(message_id: UUID, *, events: int | None = None) -> None:
-    """Queue the message's processing. A message of at most INGEST_EARLY_MAX_EVENTS events (a
-    webhook, a partner's single exception) goes first to the early lane (its own queue and
-    worker), which opens its exceptions before correlation and then queues it here again."""
+def _takes_early_lane(events: int) -> bool:
+    """A message of at most INGEST_EARLY_MAX_EVENTS events (a webhook, a partner's single
+    exception) goes first to the early lane (its own queue and worker), which opens its
+    exceptions before correlation and then queues it for the regular lane."""
+    return 0 < events <= settings.INGEST_EARLY_MAX_EVENTS and bool(EARLY_STAGES)
+
+
+def _enqueue(message_id: UUID, *, early: bool = False) -> None:
     from .tasks import process_message, process_message_early  # tasks import services; lazy
 
     try:
-        if events is not None and 0 < events <= settings.INGEST_EARLY_MAX_EVENTS and EARLY_STAGES:
+        if early:
             process_message_early.apply_async((str(message_id),), queue=settings.INGEST_EARLY_QUEUE)
         else:
             process_message.delay(str(message_id))
@@ -71,12 +75,18 @@ def message_receive(*, feed: Feed, body: bytes, content_type: str, enqueue: bool
         with log_context(message_id=message.id, feed=feed.slug):
             logger.info("message rejected at the door: %s", exc)
         raise
+    early = enqueue and _takes_early_lane(count)
     with transaction.atomic():
         message = RawMessage.objects.create(
-            feed=feed, body=body, content_type=content_type, received_at=received_at, received_count=count
+            feed=feed,
+            body=body,
+            content_type=content_type,
+            received_at=received_at,
+            received_count=count,
+            early_pending=early,
         )
         if enqueue:
-            transaction.on_commit(lambda: _enqueue(message.id, events=count))
+            transaction.on_commit(lambda: _enqueue(message.id, early=early))
     with log_context(message_id=message.id, feed=feed.slug):
         logger.info("message received", extra={"events": count})
     return message
@@ -88,7 +98,7 @@ def _claim(message_id: UUID | str, *, replay: bool) -> bool:
     if replay:
         allowed += [MessageStatus.PROCESSED, MessageStatus.REJECTED, MessageStatus.FAILED]
     claimed = RawMessage.objects.filter(id=message_id, status__in=allowed).update(
-        status=MessageStatus.PROCESSING, processing_started_at=now(), attempts=F("attempts") + 1
+        status=MessageStatus.PROCESSING, processing_started_at=now(), attempts=F("attempts") + 1, early_pending=False
     )
     return claimed == 1
 
@@ -121,12 +131,14 @@ def message_process_early(*, message_id: UUID | str) -> bool:
 
     Why: correlation runs one batch at a time under one lock, so a message waits for the batch
     in progress (hundreds of ms under load); an ops lead should see a failed delivery at once.
+    Until then the message is `early_pending`: the regular lane's batches do not take it along
+    (its own task, or the requeue sweep's, still processes it if no early worker runs).
     Nothing is lost if this fails or the worker dies: the message is back to `received` (in the
     same transaction as the stage's writes) or still `processing`, and the requeue sweep resets
     it; either way the regular lane processes it in full. Returns whether it ran the stages."""
-    claimed = RawMessage.objects.filter(id=message_id, status=MessageStatus.RECEIVED, attempts=0).update(
-        status=MessageStatus.PROCESSING, processing_started_at=now()
-    )
+    claimed = RawMessage.objects.filter(
+        id=message_id, status=MessageStatus.RECEIVED, attempts=0, early_pending=True
+    ).update(status=MessageStatus.PROCESSING, processing_started_at=now())
     if not claimed:
         return False  # the regular lane (or a replay) has it already
     message = RawMessage.objects.select_related("feed").get(id=message_id)
@@ -151,7 +163,7 @@ def message_process_early(*, message_id: UUID | str) -> bool:
 
 def _release_to_regular(message: RawMessage) -> None:
     RawMessage.objects.filter(id=message.id, status=MessageStatus.PROCESSING, attempts=0).update(
-        status=MessageStatus.RECEIVED, processing_started_at=None
+        status=MessageStatus.RECEIVED, processing_started_at=None, early_pending=False
     )
 
 
@@ -195,7 +207,8 @@ def _claim_waiting(limit: int, *, max_events: int) -> list[UUID]:
     with connection.cursor() as cursor:
         cursor.execute(
             "WITH waiting AS (SELECT id, received_at, received_count FROM ingestion_rawmessage "
-            "WHERE status = %s AND attempts = 0 ORDER BY received_at LIMIT %s FOR UPDATE SKIP LOCKED), "
+            "WHERE status = %s AND attempts = 0 AND NOT early_pending "
+            "ORDER BY received_at LIMIT %s FOR UPDATE SKIP LOCKED), "
             "fitting AS (SELECT id, SUM(received_count) OVER (ORDER BY received_at, id) AS events FROM waiting) "
             "UPDATE ingestion_rawmessage SET status = %s, processing_started_at = %s, attempts = attempts + 1 "
             "WHERE id IN (SELECT id FROM fitting WHERE events <= %s) RETURNING id",

@@ -35,7 +35,7 @@ def _lanes_by_hand(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPat
 def receive(w: World, system: str, type_: str, refs: dict[str, Any], at: str, **extra: Any) -> RawMessage:
     event = {"event_id": f"{system}-{type_}-{at}", "type": type_, "occurred_at": at, "refs": refs, **extra}
     body = orjson.dumps({"events": [event]})
-    return message_receive(feed=w.feeds[system], body=body, content_type="application/json", enqueue=False)
+    return message_receive(feed=w.feeds[system], body=body, content_type="application/json")  # early_pending
 
 
 def attempt(w: World, refs: dict[str, Any], at: str = T(14)) -> RawMessage:
@@ -137,21 +137,46 @@ def test_a_message_the_regular_lane_has_already_claimed_is_left_alone(known_orde
     assert [c.occurrences for c in partner_cases()] == [1]
 
 
-def test_small_messages_are_queued_on_the_early_lane_and_large_ones_are_not(feed, settings, monkeypatch):
+def test_small_messages_are_queued_on_the_early_lane_and_large_ones_are_not(
+    feed, settings, monkeypatch, django_capture_on_commit_callbacks
+):
     from apps.ingestion import tasks
 
     queued: list[tuple[str, str | None]] = []
     monkeypatch.setattr(tasks.process_message_early, "apply_async", lambda args, queue: queued.append(("early", queue)))
     monkeypatch.setattr(tasks.process_message, "delay", lambda message_id: queued.append(("regular", None)))
+    monkeypatch.setattr(ingestion, "_enqueue", ENQUEUE)
     settings.INGEST_EARLY_MAX_EVENTS = 2
 
-    ENQUEUE(message_id=1, events=2)  # type: ignore[arg-type]
-    ENQUEUE(message_id=2, events=3)  # type: ignore[arg-type]
-    ENQUEUE(message_id=3)  # type: ignore[arg-type]  # the requeue sweep: size unknown
-    settings.INGEST_EARLY_MAX_EVENTS = 0
-    ENQUEUE(message_id=4, events=1)  # type: ignore[arg-type]  # lane turned off
+    def post(n: int) -> RawMessage:
+        events = [
+            {"event_id": f"e{n}-{i}", "type": "order.created", "occurred_at": T(8), "refs": {"order": f"X{n}"}}
+            for i in range(n)
+        ]
+        with django_capture_on_commit_callbacks(execute=True):  # the enqueue runs on commit
+            return message_receive(feed=feed, body=orjson.dumps({"events": events}), content_type="application/json")
 
-    assert queued == [("early", settings.INGEST_EARLY_QUEUE), ("regular", None), ("regular", None), ("regular", None)]
+    small, large = post(2), post(3)
+    settings.INGEST_EARLY_MAX_EVENTS = 0  # the lane turned off
+    off = post(1)
+
+    assert queued == [("early", settings.INGEST_EARLY_QUEUE), ("regular", None), ("regular", None)]
+    assert [m.early_pending for m in (small, large, off)] == [True, False, False]
+
+
+def test_the_regular_lane_does_not_take_a_message_waiting_for_the_early_lane_along(known_order, settings):
+    settings.INGEST_BATCH_MESSAGES = 20
+    waiting = attempt(known_order, {"tracking_number": "1Z1"})
+    RawMessage.objects.filter(id=waiting.id).update(early_pending=True)
+    other = receive(known_order, "tms", "shipment.departed", {"shipment": "SH-1"}, T(12))
+
+    message_process(message_id=other.id)  # claims every waiting message it can batch
+
+    waiting.refresh_from_db()
+    assert (waiting.status, waiting.early_pending) == (MessageStatus.RECEIVED, True)
+    assert message_process_early(message_id=waiting.id) is True
+    waiting.refresh_from_db()
+    assert (waiting.status, waiting.early_pending) == (MessageStatus.RECEIVED, False)
 
 
 def test_posting_a_webhook_runs_both_lanes(known_order, post_events):
