@@ -233,6 +233,7 @@ def run(
     concurrency: int,
     settle_s: float,
     keep: bool,
+    worker_nice: int = 0,
     progress: Callable[[float, int, int], None] | None = None,
 ) -> dict[str, Any]:
     """One run; returns the numbers (see module docstring). `progress(elapsed, probes, arrived)`."""
@@ -263,6 +264,7 @@ def run(
             database_url=database_url(),
             redis_url=redis_url(),
             extra_env={"CHANNELS_PREFIX": queue},
+            worker_nice=worker_nice,
         ) as stack,
     ):
         stack.wait_ready()
@@ -322,10 +324,17 @@ def run(
         load_s = time.perf_counter() - clock
         if "error" in holder:
             raise holder["error"]
-        # The last probes may still be queued behind the backlog: wait for them, within reason.
+        # The last probes may still be queued behind the backlog: wait for them, and for the
+        # regular lane to finish every message (the early lane pushes the probes' exceptions
+        # first), within reason: the processed rate is over the load and the drain.
         deadline = time.perf_counter() + settle_s
         while len(listener.arrivals) < len(probes) and time.perf_counter() < deadline:
             time.sleep(0.05)
+        while time.perf_counter() < deadline:
+            processed = progress_snapshot(feed_ids, since)
+            if processed.finished == processed.messages:
+                break
+            time.sleep(0.2)
         drained_s = time.perf_counter() - clock
         listener.stop.set()
         listening.join(5)
@@ -347,6 +356,7 @@ def run(
             "workers": workers,
             "batch_size": batch_size,
             "concurrency": concurrency,
+            "worker_nice": worker_nice,
         },
         "machine": {**_machine(), "load_average_before": load_before, "load_average_after": os.getloadavg()},
         "background": {
@@ -357,6 +367,7 @@ def run(
             "events_processed_by_end": processed.finished_events,
             "processed_events_per_second": round(processed.finished_events / drained_s) if drained_s else 0,
             "load_seconds": round(load_s, 2),
+            "drained_seconds": round(drained_s, 2),
         },
         "probes": {"sent": len(probes), "arrived": len(latencies), "lost": len(probes) - len(latencies)},
         "latency_ms": summary(latencies),

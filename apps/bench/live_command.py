@@ -26,9 +26,11 @@ def report_lines(result: dict[str, Any]) -> list[str]:
         f"{result['machine']['load_average_after'][0]:.2f} after",
         result.get("statistics", ""),
         f"setup: {setup['rate']:.0f} events/s for {setup['seconds']:.0f} s in bodies of up to {setup['batch_size']}, "
-        f"{setup['workers']} worker(s), {setup['probes_per_second']} probe(s)/s",
+        f"{setup['workers']} worker(s) at nice {setup.get('worker_nice', 0)} and one early-lane worker, "
+        f"{setup['probes_per_second']} probe(s)/s",
         f"background: posted {bg['events_posted']:,} events at {bg['posted_events_per_second']:,}/s; "
-        f"processed {bg['events_processed_by_end']:,} by the end ({bg['processed_events_per_second']:,}/s)",
+        f"processed {bg['events_processed_by_end']:,} by the end, {bg.get('drained_seconds', 0):.1f} s after the start "
+        f"({bg['processed_events_per_second']:,}/s)",
         f"probes: {probes['sent']} sent, {probes['arrived']} arrived, {probes['lost']} lost",
     ]
     if lat:
@@ -63,6 +65,12 @@ def add_arguments(parser: Any) -> None:
     parser.add_argument("--workers", type=int, default=1, help="Celery worker processes")
     parser.add_argument("--batch-size", type=int, default=200, help="background events per window (1-1000)")
     parser.add_argument("--concurrency", type=int, default=4, help="background POSTs in flight")
+    parser.add_argument(
+        "--worker-nice",
+        type=int,
+        default=10,
+        help="CPU niceness of the regular workers, as deployed (docker/compose.yaml WORKER_NICE); 0: same as the rest",
+    )
     parser.add_argument("--settle", type=float, default=60.0, help="wait this long for the last probes (s)")
     parser.add_argument("--keep", action="store_true", help="keep the run's events and messages")
     parser.add_argument("--json", action="store_true", help="print one JSON object (progress to stderr)")
@@ -104,6 +112,7 @@ def command(opts: dict[str, Any], write: Callable[[str], None]) -> None:
             workers=opts["workers"],
             batch_size=opts["batch_size"],
             concurrency=opts["concurrency"],
+            worker_nice=opts["worker_nice"],
             settle_s=opts["settle"],
             keep=opts["keep"],
             progress=progress,

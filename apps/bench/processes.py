@@ -64,8 +64,12 @@ class Stack:
         store_only: bool = False,
         settings_module: str = "controltower.settings.base",
         extra_env: dict[str, str] | None = None,
+        worker_nice: int = 0,
     ) -> None:
         self.queue, self.workers, self.pool, self.web_workers = queue, workers, pool, web_workers
+        # The regular workers' CPU priority below the web's and the early lane's, as deployed
+        # (docker/compose.yaml WORKER_NICE): bulk batches yield the CPU to latency-bound work.
+        self.worker_nice = worker_nice
         # --store-only: a worker without the stages after the store (apps/bench/worker.py).
         celery = ["-m", "celery", "-A", "controltower", "worker"]
         self.worker_module = ["-m", "apps.bench.worker"] if store_only else celery
@@ -105,11 +109,11 @@ class Stack:
         self.failed = self.failed or exc_type is not None
         self.stop()
 
-    def _spawn(self, name: str, args: Sequence[str]) -> Proc:
+    def _spawn(self, name: str, args: Sequence[str], *, nice: int = 0) -> Proc:
         log = self.logdir / f"{name}.log"
         with log.open("wb") as out:  # the child keeps its own descriptor
             popen = subprocess.Popen(  # noqa: S603 - fixed argv, our own interpreter
-                [sys.executable, *args],
+                [*(["nice", "-n", str(nice)] if nice else []), sys.executable, *args],
                 cwd=settings.BASE_DIR,
                 env=self.env,
                 stdin=subprocess.DEVNULL,
@@ -144,6 +148,7 @@ class Stack:
                     "--without-gossip", "--without-mingle", "--without-heartbeat",
                     "-l", "WARNING",
                 ],
+                nice=self.worker_nice,
             )  # fmt: skip
         self._spawn(
             "worker-early",
