@@ -36,11 +36,15 @@ logger = logging.getLogger(__name__)
 UNFINISHED = (MessageStatus.RECEIVED, MessageStatus.PROCESSING)
 
 
-def _takes_early_lane(events: int) -> bool:
+def _takes_early_lane(feed: Feed, body: bytes, events: int) -> bool:
     """A message of at most INGEST_EARLY_MAX_EVENTS events (a webhook, a partner's single
-    exception) goes first to the early lane (its own queue and worker), which opens its
-    exceptions before correlation and then queues it for the regular lane."""
-    return 0 < events <= settings.INGEST_EARLY_MAX_EVENTS and bool(EARLY_STAGES)
+    exception) that announces an event type an early stage acts on goes first to the early lane
+    (its own queue and worker), which opens its exceptions before correlation and then queues it
+    for the regular lane. Other small messages would only make the lane's queue longer."""
+    if not (0 < events <= settings.INGEST_EARLY_MAX_EVENTS and EARLY_STAGES):
+        return False
+    types = FORMATS[feed.format].announced_types(body)
+    return types is None or not types.isdisjoint(EARLY_TYPES)
 
 
 def _enqueue(message_id: UUID, *, early: bool = False) -> None:
@@ -75,7 +79,7 @@ def message_receive(*, feed: Feed, body: bytes, content_type: str, enqueue: bool
         with log_context(message_id=message.id, feed=feed.slug):
             logger.info("message rejected at the door: %s", exc)
         raise
-    early = enqueue and _takes_early_lane(count)
+    early = enqueue and _takes_early_lane(feed, body, count)
     with transaction.atomic():
         message = RawMessage.objects.create(
             feed=feed,

@@ -137,7 +137,7 @@ def test_a_message_the_regular_lane_has_already_claimed_is_left_alone(known_orde
     assert [c.occurrences for c in partner_cases()] == [1]
 
 
-def test_small_messages_are_queued_on_the_early_lane_and_large_ones_are_not(
+def test_small_messages_with_exceptions_are_queued_on_the_early_lane_and_others_are_not(
     feed, settings, monkeypatch, django_capture_on_commit_callbacks
 ):
     from apps.ingestion import tasks
@@ -148,20 +148,20 @@ def test_small_messages_are_queued_on_the_early_lane_and_large_ones_are_not(
     monkeypatch.setattr(ingestion, "_enqueue", ENQUEUE)
     settings.INGEST_EARLY_MAX_EVENTS = 2
 
-    def post(n: int) -> RawMessage:
+    def post(n: int, type_: str = "delivery.attempted") -> RawMessage:
         events = [
-            {"event_id": f"e{n}-{i}", "type": "order.created", "occurred_at": T(8), "refs": {"order": f"X{n}"}}
+            {"event_id": f"e{n}-{type_}-{i}", "type": type_, "occurred_at": T(8), "refs": {"order": f"X{n}"}}
             for i in range(n)
         ]
         with django_capture_on_commit_callbacks(execute=True):  # the enqueue runs on commit
             return message_receive(feed=feed, body=orjson.dumps({"events": events}), content_type="application/json")
 
-    small, large = post(2), post(3)
+    small, large, routine = post(2), post(3), post(1, "order.created")
     settings.INGEST_EARLY_MAX_EVENTS = 0  # the lane turned off
     off = post(1)
 
-    assert queued == [("early", settings.INGEST_EARLY_QUEUE), ("regular", None), ("regular", None)]
-    assert [m.early_pending for m in (small, large, off)] == [True, False, False]
+    assert queued == [("early", settings.INGEST_EARLY_QUEUE), ("regular", None), ("regular", None), ("regular", None)]
+    assert [m.early_pending for m in (small, large, routine, off)] == [True, False, False, False]
 
 
 def test_the_regular_lane_does_not_take_a_message_waiting_for_the_early_lane_along(known_order, settings):

@@ -21,3 +21,8 @@ class FeedFormatAdapter(Protocol):
     def parse(self, body: bytes) -> list[ValidEvent | Rejection]:
         """Full parse, mapping and validation, in the worker."""
         ...
+
+    def announced_types(self, body: bytes) -> frozenset[str] | None:
+        """The event types a (small, readable) body announces, unvalidated, for routing it at
+        the door; None when the format cannot tell cheaply."""
+        ...

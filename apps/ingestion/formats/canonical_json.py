@@ -32,6 +32,9 @@ class CanonicalJsonAdapter:
     def count(self, body: bytes) -> int:
         return len(_items(body))
 
+    def announced_types(self, body: bytes) -> frozenset[str] | None:
+        return frozenset(str(item.get("type")) for item in _items(body) if isinstance(item, dict))
+
     def parse(self, body: bytes) -> list[ValidEvent | Rejection]:
         if body.lstrip().startswith(b'{"events"'):
             fast = validate_json_batch(body)
