@@ -226,6 +226,7 @@ def _machine() -> dict[str, Any]:
 def run(
     *,
     seconds: float,
+    warmup_s: float = 0.0,
     rate: float,
     probes_per_second: float,
     workers: int,
@@ -244,7 +245,8 @@ def run(
     started_at: datetime = timezone.now()
     load_before = os.getloadavg()
     prefix = unique_prefix()
-    stream = stream_make(events=max(1, int(rate * seconds)), prefix=prefix)
+    # The load runs for the warm-up and then the measured seconds; probes only in the latter.
+    stream = stream_make(events=max(1, int(rate * (seconds + warmup_s))), prefix=prefix)
     creds: dict[str, FeedCredentials] = simulation_feeds_ensure(prefix=FEED_PREFIX)
     feed_ids = bench_feed_ids()
     bench_feeds_unthrottle(feed_ids)
@@ -290,8 +292,10 @@ def run(
                 holder["error"] = exc
 
         loader = threading.Thread(target=background, name="bench-live-load", daemon=True)
-        clock = time.perf_counter()
+        load_started = time.perf_counter()
         loader.start()
+        time.sleep(warmup_s)  # steady state first: caches warm, the regular lane at its pace
+        clock = time.perf_counter()
         lastmile = creds["lastmile"]
         with httpx.Client(base_url=stack.base_url, timeout=30.0) as client:
             n = 0
@@ -321,7 +325,7 @@ def run(
                 if progress is not None:
                     progress(time.perf_counter() - clock, len(probes), len(listener.arrivals))
         loader.join()
-        load_s = time.perf_counter() - clock
+        load_s = time.perf_counter() - load_started
         if "error" in holder:
             raise holder["error"]
         # The last probes may still be queued behind the backlog: wait for them, and for the
@@ -335,7 +339,7 @@ def run(
             if processed.finished == processed.messages:
                 break
             time.sleep(0.2)
-        drained_s = time.perf_counter() - clock
+        drained_s = time.perf_counter() - load_started
         listener.stop.set()
         listening.join(5)
         processed = progress_snapshot(feed_ids, since)
@@ -351,6 +355,7 @@ def run(
         "date": started_at.isoformat(timespec="seconds"),
         "setup": {
             "seconds": seconds,
+            "warmup_seconds": warmup_s,
             "rate": rate,
             "probes_per_second": probes_per_second,
             "workers": workers,

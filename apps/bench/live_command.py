@@ -25,7 +25,8 @@ def report_lines(result: dict[str, Any]) -> list[str]:
         f"load average {result['machine']['load_average_before'][0]:.2f} before, "
         f"{result['machine']['load_average_after'][0]:.2f} after",
         result.get("statistics", ""),
-        f"setup: {setup['rate']:.0f} events/s for {setup['seconds']:.0f} s in bodies of up to {setup['batch_size']}, "
+        f"setup: {setup['rate']:.0f} events/s for {setup.get('warmup_seconds', 0):.0f} s of warm-up and "
+        f"{setup['seconds']:.0f} s of probes, in bodies of up to {setup['batch_size']}, "
         f"{setup['workers']} worker(s) at nice {setup.get('worker_nice', 0)} and one early-lane worker, "
         f"{setup['probes_per_second']} probe(s)/s",
         f"background: posted {bg['events_posted']:,} events at {bg['posted_events_per_second']:,}/s; "
@@ -59,7 +60,10 @@ def report_lines(result: dict[str, Any]) -> list[str]:
 
 def add_arguments(parser: Any) -> None:
     """The `bench live` subcommand's options (wired into the bench command)."""
-    parser.add_argument("--seconds", type=float, default=60.0, help="how long the background load runs")
+    parser.add_argument("--seconds", type=float, default=60.0, help="how long the probes run, under the load")
+    parser.add_argument(
+        "--warmup", type=float, default=10.0, help="the load runs this long first, without probes (steady state)"
+    )
     parser.add_argument("--rate", type=float, default=1000.0, help="background events per second")
     parser.add_argument("--probes", type=float, default=2.0, help="probe events per second")
     parser.add_argument("--workers", type=int, default=1, help="Celery worker processes")
@@ -107,6 +111,7 @@ def command(opts: dict[str, Any], write: Callable[[str], None]) -> None:
 
         result = run(
             seconds=opts["seconds"],
+            warmup_s=opts["warmup"],
             rate=opts["rate"],
             probes_per_second=opts["probes"],
             workers=opts["workers"],
