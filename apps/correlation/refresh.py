@@ -191,9 +191,9 @@ def _with_older_events(
         cid: set(closure.members) - set(states.get(cid, {}).get("members", [])) - created_nodes
         for cid, closure in cls.items()
     }
-    refs = {(nodes[n].kind, nodes[n].value) for g in gained.values() for n in g if n in nodes}
+    named = {n for g in gained.values() for n in g if n in nodes}
     new_ids = {row[0] for row in new_events}
-    older = [row for row in events_by_id(event_ids_naming(refs)) if row[0] not in new_ids] if refs else []
+    older = [row for row in events_naming(nodes[n] for n in named) if row[0] not in new_ids] if named else []
     if not older:
         return new_events, []
     naming: dict[tuple[str, str], set[int]] = defaultdict(set)
