@@ -9,7 +9,8 @@ class ExceptionsConfig(AppConfig):
         # Runs after correlation in AFTER_STORE (INSTALLED_APPS order): exceptions read the
         # timeline entries correlation has just written for the same events. Cases moved by late
         # binding first, so that an exception event of the same batch joins the moved case.
-        from apps.ingestion.services import AFTER_BATCH, AFTER_STORE, EARLY_STAGES, EARLY_TYPES, ON_DEAD_LETTER
+        from apps.ingestion.early import EARLY_STAGES, EARLY_TYPES
+        from apps.ingestion.services import AFTER_BATCH, AFTER_STORE, ON_DEAD_LETTER
 
         from .services import exceptions_from_events
         from .services.partner import RELEVANT_TYPES, exceptions_before_correlation

@@ -28,23 +28,13 @@ from apps.events.validation import Rejection, ValidEvent
 from apps.feeds.models import Feed
 
 from .choices import MessageStatus
+from .early import takes_early_lane
 from .formats import FORMATS, UnreadableBody
 from .models import RawMessage
 
 logger = logging.getLogger(__name__)
 
 UNFINISHED = (MessageStatus.RECEIVED, MessageStatus.PROCESSING)
-
-
-def _takes_early_lane(feed: Feed, body: bytes, events: int) -> bool:
-    """A message of at most INGEST_EARLY_MAX_EVENTS events (a webhook, a partner's single
-    exception) that announces an event type an early stage acts on goes first to the early lane
-    (its own queue and worker), which opens its exceptions before correlation and then queues it
-    for the regular lane. Other small messages would only make the lane's queue longer."""
-    if not (0 < events <= settings.INGEST_EARLY_MAX_EVENTS and EARLY_STAGES):
-        return False
-    types = FORMATS[feed.format].announced_types(body)
-    return types is None or not types.isdisjoint(EARLY_TYPES)
 
 
 def _enqueue(message_id: UUID, *, early: bool = False) -> None:
@@ -79,7 +69,7 @@ def message_receive(*, feed: Feed, body: bytes, content_type: str, enqueue: bool
         with log_context(message_id=message.id, feed=feed.slug):
             logger.info("message rejected at the door: %s", exc)
         raise
-    early = enqueue and _takes_early_lane(feed, body, count)
+    early = enqueue and takes_early_lane(feed, body, count)
     with transaction.atomic():
         message = RawMessage.objects.create(
             feed=feed,
@@ -121,54 +111,6 @@ STORE_PRESUMED_MATCHED = False
 AFTER_BATCH: list[Callable[[list[RawMessage]], object]] = []
 # Called with a message that has just become a dead letter, in the transaction that marks it.
 ON_DEAD_LETTER: list[Callable[[RawMessage], object]] = []
-# The early lane (message_process_early): stages called with the ids of a small message's stored
-# events before correlation, in a transaction of their own that takes no correlation lock, and
-# the event types they act on (a message with none of them skips the lane).
-EARLY_STAGES: list[Callable[[list[int]], object]] = []
-EARLY_TYPES: set[str] = set()
-
-
-def message_process_early(*, message_id: UUID | str) -> bool:
-    """The early lane for a small message: store its events and run the EARLY_STAGES (partner
-    exceptions on the orders the committed graph gives), commit, and hand the message back to
-    the regular lane, which correlates it as usual (its events are then "restored", not new).
-
-    Why: correlation runs one batch at a time under one lock, so a message waits for the batch
-    in progress (hundreds of ms under load); an ops lead should see a failed delivery at once.
-    Until then the message is `early_pending`: the regular lane's batches do not take it along
-    (its own task, or the requeue sweep's, still processes it if no early worker runs).
-    Nothing is lost if this fails or the worker dies: the message is back to `received` (in the
-    same transaction as the stage's writes) or still `processing`, and the requeue sweep resets
-    it; either way the regular lane processes it in full. Returns whether it ran the stages."""
-    claimed = RawMessage.objects.filter(
-        id=message_id, status=MessageStatus.RECEIVED, attempts=0, early_pending=True
-    ).update(status=MessageStatus.PROCESSING, processing_started_at=now())
-    if not claimed:
-        return False  # the regular lane (or a replay) has it already
-    message = RawMessage.objects.select_related("feed").get(id=message_id)
-    ran = False
-    try:
-        outcomes = FORMATS[message.feed.format].parse(bytes(message.body))
-        valid = [o for o in outcomes if isinstance(o, ValidEvent)]
-        with transaction.atomic():
-            if any(event.type in EARLY_TYPES for event in valid):
-                request = StoreRequest(message.feed_id, message.feed.system, message.id, message.received_at, valid)
-                stored = events_store_batch([request], matched=STORE_PRESUMED_MATCHED)[0]
-                for stage in EARLY_STAGES:
-                    stage(stored.new_event_ids + stored.restored_event_ids)
-                ran = True
-            _release_to_regular(message)
-    except Exception:
-        logger.warning("early lane failed; the regular lane will process the message", exc_info=True)
-        _release_to_regular(message)
-    _enqueue(message.id)
-    return ran
-
-
-def _release_to_regular(message: RawMessage) -> None:
-    RawMessage.objects.filter(id=message.id, status=MessageStatus.PROCESSING, attempts=0).update(
-        status=MessageStatus.RECEIVED, processing_started_at=None, early_pending=False
-    )
 
 
 def message_process(*, message_id: UUID | str, replay: bool = False) -> str | None:

@@ -2,8 +2,9 @@ from celery import shared_task
 from celery.app.task import Task
 
 from .choices import MessageStatus
+from .early import message_process_early
 from .models import RawMessage
-from .services import message_process, message_process_early, messages_requeue_stalled
+from .services import message_process, messages_requeue_stalled
 
 
 @shared_task(bind=True, max_retries=4, acks_late=True)

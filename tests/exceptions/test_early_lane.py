@@ -12,10 +12,12 @@ import pytest
 
 from apps.exceptions.choices import CaseStatus, ExceptionKind
 from apps.exceptions.models import ExceptionCase
+from apps.ingestion import early as early_lane
 from apps.ingestion import services as ingestion
 from apps.ingestion.choices import MessageStatus
+from apps.ingestion.early import message_process_early
 from apps.ingestion.models import RawMessage
-from apps.ingestion.services import message_process, message_process_early, message_receive
+from apps.ingestion.services import message_process, message_receive
 from tests.correlation.conftest import World
 from tests.live.conftest import sent_messages
 
@@ -117,7 +119,7 @@ def test_a_failing_early_stage_loses_nothing(known_order, monkeypatch):
     def broken(event_ids: list[int]) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(ingestion, "EARLY_STAGES", [broken])
+    monkeypatch.setattr(early_lane, "EARLY_STAGES", [broken])
     message = attempt(known_order, {"tracking_number": "1Z1"})
 
     assert message_process_early(message_id=message.id) is False
