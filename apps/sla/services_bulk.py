@@ -64,6 +64,16 @@ def _case_fields(b: Breach, fp: str, previous: int | None) -> dict[str, Any]:
     }
 
 
+def _latest_resolved(fingerprints: list[str]) -> dict[str, int]:
+    """fingerprint → its latest resolved case (the `previous` link of a new case): one query."""
+    return dict(
+        ExceptionCase.objects.filter(fingerprint__any=sorted(set(fingerprints)), status=CaseStatus.RESOLVED)
+        .values("fingerprint")
+        .annotate(last=Max("id"))
+        .values_list("fingerprint", "last")
+    )
+
+
 def sla_breaches_open(breaches: list[Breach], *, announce: int) -> list[int]:
     """Open the breach case of each (policy, order), or find its unresolved one. Returns the
     case ids in input order. `announce`: how many of the new cases get their own live message
@@ -75,12 +85,7 @@ def sla_breaches_open(breaches: list[Breach], *, announce: int) -> list[int]:
     unresolved = dict(
         ExceptionCase.objects.filter(fingerprint__any=fps, status__in=ACTIVE_STATUSES).values_list("fingerprint", "id")
     )
-    previous = dict(
-        ExceptionCase.objects.filter(fingerprint__any=fps, status=CaseStatus.RESOLVED)
-        .values("fingerprint")
-        .annotate(last=Max("id"))
-        .values_list("fingerprint", "last")
-    )
+    previous = _latest_resolved(fps)
     fresh = [(b, fp) for b, fp in zip(breaches, fps, strict=True) if fp not in unresolved]
     try:
         with transaction.atomic():
@@ -113,12 +118,7 @@ def sla_breaches_record_over(over: list[tuple[Breach, tuple[int | None, datetime
         return []
     at = now()
     fps = [breach_fingerprint(b.policy_name, b.order_key) for b, _ in over]
-    previous = dict(
-        ExceptionCase.objects.filter(fingerprint__any=sorted(set(fps)), status=CaseStatus.RESOLVED)
-        .values("fingerprint")
-        .annotate(last=Max("id"))
-        .values_list("fingerprint", "last")
-    )
+    previous = _latest_resolved(fps)
     cases = ExceptionCase.objects.bulk_create(
         ExceptionCase(
             **{

@@ -105,7 +105,8 @@ def test_an_attempt_after_the_delivery_is_recorded_already_over(known_order):
 
 def test_a_message_without_exceptions_skips_the_lane(known_order):
     message = receive(known_order, "lastmile", "delivery.completed", {"tracking_number": "1Z1"}, T(16))
-    message_process_early(message_id=message.id)  # a clearing event: the lane runs, nothing to clear
+    assert message_process_early(message_id=message.id) is True  # a clearing event: it takes the lane
+    assert not partner_cases()  # ...and finds nothing to clear
     message = receive(known_order, "tms", "shipment.departed", {"shipment": "SH-1"}, T(12))
 
     assert message_process_early(message_id=message.id) is False
