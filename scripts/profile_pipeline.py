@@ -4,8 +4,9 @@
         .venv/bin/python scripts/profile_pipeline.py --events 8000 --body-size 200
 
 Stores simulated traffic (apps.bench.ingest.stream_make) as raw messages of `--body-size` events
-on four `prof-*` feeds, then processes them with `message_process`, as a worker does (batching
-included), and prints events/s and the seconds spent in each stage and hot-path step. The data is
+on four `prof-*` feeds, then processes them with `apps.pipeline.runner.message_process`, as a worker
+does (batching included), and prints events/s and the seconds spent in each stage (the runner's own
+timings) and in each hot-path step of correlation. The data is
 kept (a growing store is part of what is measured): use a scratch database. Numbers on a shared
 VM drift from run to run; compare runs made one after the other (docs/benchmarks.md)."""
 
@@ -34,6 +35,7 @@ from apps.correlation import services as correlation  # noqa: E402
 from apps.feeds.models import Feed  # noqa: E402
 from apps.feeds.services import feed_create  # noqa: E402
 from apps.ingestion import services as ingestion  # noqa: E402
+from apps.pipeline import metrics, runner  # noqa: E402
 
 STEPS = (
     "nodes_ensure",
@@ -88,13 +90,14 @@ def main() -> None:
         for module in (correlation, refresh):
             if hasattr(module, name):
                 setattr(module, name, timed(name, getattr(module, name)))
-    ingestion.events_store_batch = timed("events_store_batch", ingestion.events_store_batch)
-    ingestion.AFTER_STORE[:] = [timed(stage.__name__, stage) for stage in ingestion.AFTER_STORE]
-    ingestion.AFTER_BATCH[:] = [timed(hook.__name__, hook) for hook in ingestion.AFTER_BATCH]
     started = time.perf_counter()
     for message_id in track(ids, description="processing"):
-        ingestion.message_process(message_id=message_id)
+        runner.message_process(message_id=message_id)
     elapsed = time.perf_counter() - started
+    # The runner times every stage (apps/pipeline/metrics.py): read the totals from its histogram.
+    for sample in metrics.STAGE_SECONDS.collect()[0].samples:
+        if sample.name.endswith("_sum"):
+            seconds[f"stage {sample.labels['stage']}"] += sample.value
     print(f"{opts.events / elapsed:,.0f} events/s ({opts.events:,} events, {len(ids)} messages, {elapsed:.2f} s)")
     for name, spent in sorted(seconds.items(), key=lambda item: -item[1]):
         print(f"{spent:8.3f} s  {name}")

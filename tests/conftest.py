@@ -52,3 +52,6 @@ def post_events(client: Client, django_capture_on_commit_callbacks: Any) -> Call
             return client.generic("POST", f"/api/v1/ingest/{feed.slug}/", data, content_type=content_type, **extra)
 
     return post
+
+
+from tests.workers import real_broker  # noqa: E402, F401  (a fixture for every test module)

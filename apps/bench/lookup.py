@@ -24,7 +24,8 @@ from apps.events.models import CanonicalEvent
 from apps.feeds.models import Feed
 from apps.ingestion.choices import MessageStatus
 from apps.ingestion.models import RawMessage
-from apps.ingestion.services import message_process, message_receive
+from apps.ingestion.services import message_receive
+from apps.pipeline.runner import message_process
 from apps.simulator.noise import make_noisy
 from apps.simulator.services import simulation_feeds_ensure
 from apps.simulator.world import generate_world

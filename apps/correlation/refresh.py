@@ -1,7 +1,7 @@
 """Bringing order timelines and projections up to date (correlation's second half).
 
-`orders_refresh` is called by `services.events_correlate` under the correlation lock, with the
-orders a batch touched, and by the rebuild command. Which events an order's timeline holds
+`orders_refresh` is called by `services.events_correlate`, holding the locks of the orders a
+batch touched (locks.py), and by the rebuild command. Which events an order's timeline holds
 follows canonical-events.md §2 rule 4 (`_via`); the projection is a fold over them
 (projection.py), so a batch's new events are folded into the stored state instead of
 replaying the whole timeline whenever that gives the same result."""
@@ -17,6 +17,7 @@ from django.db import connection
 from apps.events.models import CanonicalEvent
 
 from .graph import Closure, closures
+from .locks import GraphLocks
 from .membership import BatchEdges, closures_grown, members_store
 from .models import Link, Node, TimelineEntry
 from .projection import ShipmentFacts, TimelineEvent, apply, empty_state, finish
@@ -39,6 +40,7 @@ def orders_refresh(
     created_nodes: set[int] | frozenset[int] = frozenset(),
     bound_aliases: set[int] | frozenset[int] = frozenset(),
     edges: BatchEdges | None = None,
+    locks: GraphLocks | None = None,
 ) -> set[int]:
     """Bring timeline membership and projections of these orders up to date.
 
@@ -50,6 +52,9 @@ def orders_refresh(
     `new_event_ids`. With `edges` (the batch's new links and bindings), closures are the stored
     ones grown by those edges (membership.py) instead of walks of the graph.
 
+    `locks`: the batch's graph locks; nodes a walk adds to a closure are locked before the
+    events naming them are read (locks.py). None: the caller holds the graph (a rebuild).
+
     Returns the ids of the events now on the timeline of one of these orders."""
     order_list = sorted(set(order_ids))
     new_events = None
@@ -57,7 +62,9 @@ def orders_refresh(
         new_events = new_event_rows if new_event_rows is not None else events_by_id(new_event_ids)
     placed: set[int] = set()
     for start in range(0, len(order_list), 500):
-        placed |= _refresh_batch(order_list[start : start + 500], new_events, created_nodes, bound_aliases, edges)
+        placed |= _refresh_batch(
+            order_list[start : start + 500], new_events, created_nodes, bound_aliases, edges, locks=locks
+        )
     return placed
 
 
@@ -69,6 +76,7 @@ def _refresh_batch(
     edges: BatchEdges | None = None,
     *,
     catch_up: bool = False,
+    locks: GraphLocks | None = None,
 ) -> set[int]:
     """One chunk of orders_refresh. Three ways, by what is known about the orders:
 
@@ -84,7 +92,7 @@ def _refresh_batch(
     if new_events is not None and edges is not None and not catch_up:
         cls, gained_now = closures_grown(order_ids, edges)
     else:
-        cls = closures(order_ids)
+        cls = _walked(order_ids, locks)
     member_ids = {n for c in cls.values() for n in c.members}
     nodes = {
         nid: NodeRow(nid, kind, value, entity)
@@ -171,10 +179,20 @@ def _refresh_batch(
     projections_upsert(projections)
     placed = {event_id for _, event_id in existing} | {row[1] for row in fresh}
     if later:
-        placed |= _refresh_batch(later, new_events, created_nodes, bound_aliases, catch_up=True)
+        placed |= _refresh_batch(later, new_events, created_nodes, bound_aliases, catch_up=True, locks=locks)
     if full:
-        placed |= _refresh_batch(full, None)
+        placed |= _refresh_batch(full, None, locks=locks)
     return placed
+
+
+def _walked(order_ids: list[int], locks: GraphLocks | None) -> dict[int, Closure]:
+    """The orders' closures walked from the graph, with every member locked: a walk that had
+    to lock new members is repeated, since a batch that held one may have linked it further
+    before committing."""
+    cls = closures(order_ids)
+    while locks is not None and locks.more(n for c in cls.values() for n in c.members):
+        cls = closures(order_ids)
+    return cls
 
 
 def _with_older_events(

@@ -1,20 +1,22 @@
 """Correlation: from stored events to nodes, links, timelines and order projections.
 
-Runs inside the transaction of the message being processed (ingestion's AFTER_STORE stage).
-On PostgreSQL the link-and-project phase takes one transaction-level advisory lock: events
-are stored in parallel, but correlation is applied one message at a time, so a worker always
-sees every link committed before it (no lost late binding between two concurrent messages).
+Runs inside the transaction of the batch being processed (the pipeline's `correlate` stage,
+apps/pipeline/stages.py). Batches correlate in parallel: each holds row locks on the nodes it
+names, the orders it touches and the nodes its walks reach (locks.py), so two batches that
+share nothing never wait for each other, and one that depends on another's links, bindings or
+events sees them committed (no lost late binding between two concurrent messages).
 Everything is set-based: a message of 1,000 events costs a fixed number of queries."""
 
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
+from typing import NamedTuple
 
-from django.db import connection
+from django.db import connection, transaction
 
 from apps.common.time import now
 
-from .live import orders_changed
+from .locks import GraphLocks, LocksBusy
 from .membership import BatchEdges, orders_touched
 from .models import Node
 from .refresh import events_by_id, orders_refresh
@@ -25,13 +27,14 @@ from .writes import (
     nodes_upsert,
 )
 
-CORRELATION_LOCK = 7_204_211  # arbitrary, fixed: pg_advisory_xact_lock key
+
+class Correlated(NamedTuple):
+    orders: set[int]  # the order nodes the batch touched
+    placed: set[int]  # the events now on the timeline of one of them (the batch's and older ones)
 
 
-def _lock() -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CORRELATION_LOCK])
+# Attempts that start over without waiting when a node is busy, before one that waits (locks.py).
+LOCK_RESTARTS = 5
 
 
 def nodes_ensure(pairs: Iterable[tuple[str, str]]) -> tuple[dict[tuple[str, str], int], set[int]]:
@@ -68,15 +71,32 @@ def nodes_ensure(pairs: Iterable[tuple[str, str]]) -> tuple[dict[tuple[str, str]
     return ids, created | {ids[p] for p in missing}
 
 
-def events_correlate(event_ids: list[int]) -> set[int]:
+def events_correlate(event_ids: list[int]) -> Correlated:
     """Link the ids these events carry, bind aliases, then bring the timelines and projections
-    of every order they touch up to date. Returns the affected order node ids."""
+    of every order they touch up to date. Returns the touched orders and the events placed.
+
+    Runs in a savepoint: when a node it needs is held by another batch, the attempt is rolled
+    back and started over holding everything it wanted (locks.py). The locks of the attempt
+    that succeeds are held until the caller's transaction commits, so the stages after this
+    one (exceptions, SLA) work on the touched orders under them too."""
     if not event_ids:
-        return set()
-    _lock()
+        return Correlated(set(), set())
     rows = sorted(events_by_id(event_ids))  # one read serves linking and the projections
+    prelock: set[int] = set()
+    for attempt in range(LOCK_RESTARTS + 1):
+        locks = GraphLocks(wait=attempt == LOCK_RESTARTS)
+        try:
+            with transaction.atomic():
+                return _correlate(rows, locks, prelock)
+        except LocksBusy as busy:
+            prelock = busy.wanted
+    raise AssertionError("unreachable: the last attempt waits instead of raising LocksBusy")
+
+
+def _correlate(rows: list[tuple], locks: GraphLocks, prelock: set[int]) -> Correlated:
     events = [(row[0], row[6]) for row in rows]
     node_ids, created = nodes_ensure((k, v) for _, refs in events for k, vs in refs.items() for v in vs)
+    locks.take(prelock | set(node_ids.values()))
     at = now()
     # sorted by id: the earliest stored event of a batch is the provenance of what it establishes
     links: dict[tuple[int, int], tuple[str, int]] = {}  # (source, target) -> (target kind, event)
@@ -91,6 +111,7 @@ def events_correlate(event_ids: list[int]) -> set[int]:
     links_insert(links, at)
     bound = _bind_aliases(bindings, at)
     orders = orders_touched(node_ids.values())
+    locks.more(orders)  # what was read so far depends on named nodes only: nothing to re-read
     placed = orders_refresh(
         orders,
         new_event_ids=[e for e, _ in events],
@@ -98,16 +119,16 @@ def events_correlate(event_ids: list[int]) -> set[int]:
         created_nodes=created,
         bound_aliases=bound,
         edges=BatchEdges.of(links, bindings, bound),
+        locks=locks,
     )
     # Stored as matched (ingestion's STORE_PRESUMED_MATCHED) or not: either way, set it right.
     events_mark_unmatched([e for e, _ in events if e not in placed])
-    orders_changed(orders)
-    return orders
+    return Correlated(orders, placed)
 
 
 def _bind_aliases(bindings: dict[int, tuple[int, int]], at: datetime) -> set[int]:
     """Compare-and-set per alias (`entity IS NULL`): the first binding wins, with its provenance.
-    Returns the aliases bound now (correlation runs under one lock, so the read is stable)."""
+    Returns the aliases bound now (the batch holds the aliases' locks, so the read is stable)."""
     if not bindings:
         return set()
     unbound = set(Node.objects.filter(id__any=list(bindings), entity__isnull=True).values_list("id", flat=True))

@@ -83,7 +83,7 @@ def events_store_batch(requests: Sequence[StoreRequest], *, matched: bool = Fals
     if they had been stored one after the other.
 
     `matched`: the flag new events start with (the caller's next stage corrects it in the same
-    transaction; see apps.ingestion.services.STORE_PRESUMED_MATCHED)."""
+    transaction: the pipeline's `store` stage, apps/pipeline/stages.py)."""
     results = [StoreResult() for _ in requests]
     uniques: list[list[ValidEvent]] = []
     for request, result in zip(requests, results, strict=True):

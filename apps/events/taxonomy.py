@@ -152,3 +152,9 @@ EXCEPTION_TYPES = frozenset(
         EventType.EXCEPTION_RAISED,
     }
 )
+
+# Events that end a partner exception (exceptions.services.partner.CLEARED_BY says which).
+CLEARING_TYPES = frozenset({EventType.DELIVERY_COMPLETED, EventType.EXCEPTION_CLEARED})
+# What the early lane is for (docs/live.md "Early exceptions"): a small message announcing one
+# of these is routed at the door to the lane that opens and clears exceptions before correlation.
+EARLY_LANE_TYPES = EXCEPTION_TYPES | CLEARING_TYPES

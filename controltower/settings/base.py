@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "apps.simulator",
     "apps.bench",
     "apps.live",
+    "apps.pipeline",  # above ingestion, correlation, exceptions and SLA: the stages in order
 ]
 
 MIDDLEWARE = [
@@ -156,13 +157,13 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A broker that is down must not make the ingest endpoint hang: the message is already
-# committed, and the beat sweep re-enqueues it (apps.ingestion.tasks.requeue_stalled_messages).
+# committed, and the beat sweep re-enqueues it (apps.pipeline.tasks.heal_messages).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BEAT_SCHEDULE = {
-    "requeue-stalled-messages": {
-        "task": "apps.ingestion.tasks.requeue_stalled_messages",
-        "schedule": timedelta(minutes=1),
+    "heal-messages": {
+        "task": "pipeline.heal_messages",
+        "schedule": timedelta(seconds=env.int("INGEST_HEAL_SECONDS", default=15)),
     },
     "prune-signature-nonces": {
         "task": "apps.feeds.tasks.prune_signature_nonces",
@@ -255,10 +256,26 @@ INGEST_SIGNATURE_TOLERANCE_SECONDS = 300
 # A message still in "received" after this long was never picked up (broker down, worker
 # crash before ack): the beat sweep enqueues it again.
 INGEST_REQUEUE_AFTER = timedelta(seconds=env.int("INGEST_REQUEUE_AFTER_SECONDS", default=30))
-# A message stuck in "processing" this long belongs to a dead worker.
-INGEST_PROCESSING_TIMEOUT = timedelta(minutes=10)
-INGEST_MAX_ATTEMPTS = 5
-# Messages processed together when a backlog builds up (apps.ingestion.services.message_process).
+# Claims that heal themselves (apps/pipeline/claims.py). On PostgreSQL the processing transaction
+# holds a row lock on its messages: the heal sweep, every INGEST_HEAL_SECONDS, frees a message in
+# "processing" whose lock is gone (its worker died) once it was claimed INGEST_CLAIM_GRACE_SECONDS
+# ago (the gap between the claim's commit and the lock). Elsewhere (SQLite, one process) a message
+# in "processing" for INGEST_PROCESSING_TIMEOUT_SECONDS is taken as abandoned.
+INGEST_HEAL_SECONDS = env.int("INGEST_HEAL_SECONDS", default=15)
+INGEST_CLAIM_GRACE = timedelta(seconds=env.int("INGEST_CLAIM_GRACE_SECONDS", default=10))
+INGEST_PROCESSING_TIMEOUT = timedelta(seconds=env.int("INGEST_PROCESSING_TIMEOUT_SECONDS", default=600))
+# Attempts before a message is a dead letter; a worker that died while holding it counts as one.
+INGEST_MAX_ATTEMPTS = env.int("INGEST_MAX_ATTEMPTS", default=5)
+# The stages a worker runs, by name, in the order of apps/pipeline/stages.py; empty: all of them.
+# Only for benchmarks that split the time (`bench ingest --store-only` runs "parse,store").
+PIPELINE_STAGES = env.list("PIPELINE_STAGES", default=[])
+# `GET /metrics` (apps/pipeline/views.py): a scraper sends `Authorization: Bearer <this>`; staff may
+# always look. Unset: staff only.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Batches correlate in parallel under row locks on the nodes they touch (apps/correlation/locks.py).
+# Off only to show, in a test, what those locks prevent.
+CORRELATION_LOCKING = env.bool("CORRELATION_LOCKING", default=True)
+# Messages processed together when a backlog builds up (apps.pipeline.runner.message_process).
 INGEST_BATCH_MESSAGES = env.int("INGEST_BATCH_MESSAGES", default=20)
 # ...and at most this many events: bounds a batch's transaction, so that a small message queued
 # behind a backlog (a live update) waits for one bounded batch, not for 20 large messages.

@@ -5,7 +5,8 @@ import orjson
 import pytest
 
 from apps.correlation.models import OrderProjection, TimelineEntry
-from apps.ingestion.services import message_process, message_receive
+from apps.ingestion.services import message_receive
+from apps.pipeline.runner import message_process
 from tests.factories import FeedFactory
 
 _ids = itertools.count(1)

@@ -11,7 +11,8 @@ import pytest
 from django.test import Client
 
 from apps.accounts.services import api_token_create
-from apps.ingestion.services import message_process, message_receive
+from apps.ingestion.services import message_receive
+from apps.pipeline.runner import message_process
 from tests.factories import FeedFactory, UserFactory
 
 T = "2026-11-25T{:02d}:00:00+00:00".format

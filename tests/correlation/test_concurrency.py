@@ -19,10 +19,11 @@ from django.db.models import Count
 from apps.correlation import services
 from apps.correlation.models import Node, OrderProjection, TimelineEntry
 from apps.events.models import CanonicalEvent
-from apps.ingestion import services as ingestion
+from apps.ingestion import queue
 from apps.ingestion.choices import MessageStatus
 from apps.ingestion.models import RawMessage
-from apps.ingestion.services import message_process, message_receive
+from apps.ingestion.services import message_receive
+from apps.pipeline.runner import message_process
 from tests.factories import FeedFactory
 
 pytestmark = [
@@ -93,7 +94,7 @@ def feeds(monkeypatch: pytest.MonkeyPatch, settings: Any) -> dict[str, Any]:
     # Receive without the eager after-commit processing: the test's threads process, each its
     # own message (a worker may otherwise claim the other waiting message into its batch, and
     # then there is no race).
-    monkeypatch.setattr(ingestion, "_enqueue", lambda message_id, **_: None)
+    monkeypatch.setattr(queue, "enqueue", lambda message_id, **_: None)
     settings.INGEST_BATCH_MESSAGES = 1
     return {s: FeedFactory(system=s) for s in ("erp", "tms", "lastmile")}
 

@@ -14,7 +14,8 @@ import pytest
 from apps.correlation.graph import closures, orders_reaching
 from apps.correlation.membership import members_backfill, orders_touched
 from apps.correlation.models import Member, Node, OrderProjection
-from apps.ingestion.services import message_process, message_receive
+from apps.ingestion.services import message_receive
+from apps.pipeline.runner import message_process
 from apps.simulator.noise import make_noisy
 from apps.simulator.world import generate_world, world_stats
 from tests.factories import FeedFactory

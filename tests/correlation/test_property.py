@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 
 from apps.correlation.models import OrderProjection, TimelineEntry
 from apps.events.models import CanonicalEvent
-from apps.ingestion.services import message_process, message_receive
+from apps.ingestion.services import message_receive
+from apps.pipeline.runner import message_process
 from apps.simulator.world import SimEvent, generate_world
 from tests.factories import FeedFactory
 

@@ -24,7 +24,8 @@ import pytest
 from apps.correlation.models import OrderProjection, TimelineEntry
 from apps.events.models import CanonicalEvent
 from apps.ingestion.models import RawMessage
-from apps.ingestion.services import message_process, message_receive
+from apps.ingestion.services import message_receive
+from apps.pipeline.runner import message_process
 from tests.factories import FeedFactory
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -14,7 +14,8 @@ from django.core.management import CommandError, call_command
 
 from apps.correlation.models import Link, Node, OrderProjection, TimelineEntry
 from apps.events.models import CanonicalEvent
-from apps.ingestion.services import message_process, message_receive
+from apps.ingestion.services import message_receive
+from apps.pipeline.runner import message_process
 from apps.simulator.noise import make_noisy
 from apps.simulator.world import SimEvent, generate_world, world_stats
 from tests.factories import FeedFactory

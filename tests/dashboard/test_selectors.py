@@ -21,7 +21,8 @@ from apps.dashboard.selectors import (
 )
 from apps.dashboard.selectors import feeds as feed_selectors
 from apps.dashboard.windows import span_of
-from apps.ingestion.services import message_process, message_receive
+from apps.ingestion.services import message_receive
+from apps.pipeline.runner import message_process
 from tests.factories import FeedFactory, event
 
 from .conftest import NOW, CaseFactory, ago, flow, iso

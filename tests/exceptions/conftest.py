@@ -6,7 +6,8 @@ import orjson
 import pytest
 import time_machine
 
-from apps.ingestion.services import message_process, message_receive
+from apps.ingestion.services import message_receive
+from apps.pipeline.runner import message_process
 from tests.correlation.conftest import World, world  # noqa: F401 - the shared fixture
 from tests.live.conftest import layer, sent  # noqa: F401 - the shared fixtures
 

@@ -12,18 +12,20 @@ import pytest
 
 from apps.exceptions.choices import CaseStatus, ExceptionKind
 from apps.exceptions.models import ExceptionCase
-from apps.ingestion import early as early_lane
-from apps.ingestion import services as ingestion
+from apps.ingestion import queue
 from apps.ingestion.choices import MessageStatus
-from apps.ingestion.early import message_process_early
 from apps.ingestion.models import RawMessage
-from apps.ingestion.services import message_process, message_receive
+from apps.ingestion.services import message_receive
+from apps.pipeline import early as early_lane
+from apps.pipeline.early import message_process_early
+from apps.pipeline.runner import message_process
+from apps.pipeline.stages import Stage
 from tests.correlation.conftest import World
 from tests.live.conftest import sent_messages
 
 from .conftest import T
 
-ENQUEUE = ingestion._enqueue  # the real one, for the routing test
+ENQUEUE = queue.enqueue  # the real one, for the routing test
 
 
 @pytest.fixture(autouse=True)
@@ -31,7 +33,7 @@ def _lanes_by_hand(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPat
     """Celery is eager in the tests: the early lane would hand the message straight on to the
     regular one. These tests run each lane themselves (but the one that posts)."""
     if "post_events" not in request.fixturenames:
-        monkeypatch.setattr(ingestion, "_enqueue", lambda *args, **kwargs: None)
+        monkeypatch.setattr(queue, "enqueue", lambda *args, **kwargs: None)
 
 
 def receive(w: World, system: str, type_: str, refs: dict[str, Any], at: str, **extra: Any) -> RawMessage:
@@ -117,10 +119,10 @@ def test_a_message_without_exceptions_skips_the_lane(known_order):
 
 
 def test_a_failing_early_stage_loses_nothing(known_order, monkeypatch):
-    def broken(event_ids: list[int]) -> None:
+    def broken(batch: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(early_lane, "EARLY_STAGES", [broken])
+    monkeypatch.setattr(early_lane, "EARLY_STAGES", (Stage("broken", broken),))
     message = attempt(known_order, {"tracking_number": "1Z1"})
 
     assert message_process_early(message_id=message.id) is False
@@ -143,12 +145,16 @@ def test_a_message_the_regular_lane_has_already_claimed_is_left_alone(known_orde
 def test_small_messages_with_exceptions_are_queued_on_the_early_lane_and_others_are_not(
     feed, settings, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from apps.ingestion import tasks
+    from apps.pipeline import tasks
 
     queued: list[tuple[str, str | None]] = []
-    monkeypatch.setattr(tasks.process_message_early, "apply_async", lambda args, queue: queued.append(("early", queue)))
-    monkeypatch.setattr(tasks.process_message, "delay", lambda message_id: queued.append(("regular", None)))
-    monkeypatch.setattr(ingestion, "_enqueue", ENQUEUE)
+
+    def sent(lane: str) -> Any:
+        return lambda *args, queue=None, **kwargs: queued.append((lane, queue))
+
+    monkeypatch.setattr(tasks.process_message_early, "apply_async", sent("early"))
+    monkeypatch.setattr(tasks.process_message, "apply_async", sent("regular"))
+    monkeypatch.setattr(queue, "enqueue", ENQUEUE)
     settings.INGEST_EARLY_MAX_EVENTS = 2
 
     def post(n: int, type_: str = "delivery.attempted") -> RawMessage:
@@ -163,7 +169,8 @@ def test_small_messages_with_exceptions_are_queued_on_the_early_lane_and_others_
     settings.INGEST_EARLY_MAX_EVENTS = 0  # the lane turned off
     off = post(1)
 
-    assert queued == [("early", settings.INGEST_EARLY_QUEUE), ("regular", None), ("regular", None), ("regular", None)]
+    regular = ("regular", settings.CELERY_TASK_DEFAULT_QUEUE)
+    assert queued == [("early", settings.INGEST_EARLY_QUEUE), regular, regular, regular]
     assert [m.early_pending for m in (small, large, routine, off)] == [True, False, False, False]
 
 

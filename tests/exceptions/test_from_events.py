@@ -5,7 +5,7 @@ from typing import Any
 from apps.exceptions.choices import CaseStatus, Queue, Severity
 from apps.exceptions.models import ExceptionActivity, ExceptionCase, ExceptionOccurrence
 from apps.ingestion.models import RawMessage
-from apps.ingestion.services import message_process
+from apps.pipeline.runner import message_process
 
 from .conftest import T, attempt, send_many
 

@@ -17,10 +17,11 @@ from apps.exceptions.services import exception_resolve
 from apps.exceptions.services.system import system_sweep
 from apps.feeds.models import Feed
 from apps.feeds.services import feed_set_paused
-from apps.ingestion import services as ingestion
 from apps.ingestion.formats import UnreadableBody
 from apps.ingestion.models import RawMessage
-from apps.ingestion.services import message_process, message_receive
+from apps.ingestion.services import message_receive
+from apps.pipeline import stages
+from apps.pipeline.runner import message_process
 from tests.factories import FeedFactory, UserFactory
 
 from .conftest import NOW
@@ -191,14 +192,14 @@ def broken(monkeypatch: pytest.MonkeyPatch, settings: Any) -> Breakage:
     """Processing fails for a reason of ours, and the first failure is the last attempt."""
     settings.INGEST_MAX_ATTEMPTS = 1
     breakage = Breakage()
-    real_store = ingestion.events_store_batch
+    real_store = stages.events_store_batch
 
     def store(*args: Any, **kwargs: Any) -> Any:
         if breakage.error is not None:
             raise breakage.error
         return real_store(*args, **kwargs)
 
-    monkeypatch.setattr(ingestion, "events_store_batch", store)
+    monkeypatch.setattr(stages, "events_store_batch", store)
     return breakage
 
 

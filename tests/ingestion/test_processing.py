@@ -10,10 +10,13 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from apps.events.models import CanonicalEvent, EventRef
-from apps.ingestion import services
+from apps.ingestion import queue
 from apps.ingestion.choices import MessageStatus
 from apps.ingestion.models import RawMessage
-from apps.ingestion.services import message_process, message_receive, messages_requeue_stalled
+from apps.ingestion.services import message_receive
+from apps.pipeline import stages
+from apps.pipeline.claims import messages_heal
+from apps.pipeline.runner import batch_run, message_process
 from tests.factories import FeedFactory, event
 
 pytestmark = pytest.mark.django_db
@@ -54,13 +57,13 @@ def test_the_same_event_id_from_another_feed_is_another_event(feed):
 def test_one_batch_of_messages_is_stored_as_if_one_after_the_other(feed, monkeypatch):
     """Under backlog a worker stores many messages in one statement set: a key two of them
     carry goes to the first, refs go to their own events, and each message keeps its counts."""
-    monkeypatch.setattr(services, "_enqueue", lambda message_id, **_: None)  # nobody processes early
+    monkeypatch.setattr(queue, "enqueue", lambda message_id, **_: None)  # nobody processes early
     other = FeedFactory()
     first = receive(feed, [event(1, refs={"order": "SO-1"}), event(2)], process=False)
     second = receive(feed, [event(2), event(3, refs={"order": "SO-3"}), event(4, type="no.such.type")], process=False)
     elsewhere = receive(other, [event(2)], process=False)
     RawMessage.objects.update(status=MessageStatus.PROCESSING)  # claimed together, as _claim_waiting does
-    statuses = services._process_claimed(list(RawMessage.objects.select_related("feed").order_by("received_at")))
+    statuses = batch_run(list(RawMessage.objects.select_related("feed").order_by("received_at")), stages.STAGES)
     assert set(statuses.values()) == {MessageStatus.PROCESSED}
     counts = {m.id: (m.accepted, m.duplicates) for m in RawMessage.objects.all()}
     assert counts == {first.id: (2, 0), second.id: (1, 1), elsewhere.id: (1, 0)}
@@ -123,7 +126,7 @@ def test_a_failing_message_is_retried_then_dead_lettered(feed, monkeypatch, sett
     def broken(*args, **kwargs):
         raise RuntimeError("database hiccup")
 
-    monkeypatch.setattr(services, "events_store_batch", broken)
+    monkeypatch.setattr(stages, "events_store_batch", broken)
     with pytest.raises(RuntimeError):
         message_process(message_id=message.id)
     message.refresh_from_db()
@@ -144,7 +147,7 @@ def test_stalled_messages_are_enqueued_again(feed, settings):
     with time_machine.travel(timezone.now() - timedelta(minutes=5), tick=False):
         message = receive(feed, [event(1)], process=False)
     assert message.status == MessageStatus.RECEIVED
-    assert messages_requeue_stalled() == 1
+    assert messages_heal(on_dead_letter=stages.ON_DEAD_LETTER).enqueued == 1
     message.refresh_from_db()
     assert message.status == MessageStatus.PROCESSED
 
@@ -155,7 +158,7 @@ def test_a_message_held_by_a_dead_worker_is_freed(feed):
         RawMessage.objects.filter(id=message.id).update(
             status=MessageStatus.PROCESSING, processing_started_at=timezone.now()
         )
-    messages_requeue_stalled()
+    messages_heal(on_dead_letter=stages.ON_DEAD_LETTER)
     message.refresh_from_db()
     assert message.status == MessageStatus.PROCESSED
 

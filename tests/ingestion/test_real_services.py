@@ -1,90 +1,28 @@
 """With the real services: a Celery worker process over Redis, PostgreSQL COPY, concurrent workers."""
 
-import os
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import httpx
 import orjson
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from apps.events.models import CanonicalEvent
 from apps.ingestion.choices import MessageStatus
 from apps.ingestion.models import RawMessage
-from apps.ingestion.services import message_process, message_receive
+from apps.ingestion.services import message_receive
+from apps.pipeline.runner import message_process
 from controltower.celery import app as celery_app
 from tests.factories import FeedFactory, event
-
-REPO = Path(__file__).parents[2]
-needs_postgres = pytest.mark.skipif(
-    not os.environ.get("DATABASE_URL", "").startswith("postgres"), reason="needs PostgreSQL (DATABASE_URL)"
-)
-needs_redis = pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs Redis (REDIS_URL)")
-
-
-def _use_broker(url: str) -> None:
-    """Point this process's Celery at another broker, dropping pooled connections to the old one."""
-    celery_app.conf.broker_url = url
-    # As Celery does after a fork: forget the pools (closing them would close kombu's shared ones).
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
-
-
-@pytest.fixture
-def real_broker():
-    """Celery in this process publishes to Redis, as in production, on the run's own queue
-    (CELERY_QUEUE: scripts/test and .ci/run make it unique per run)."""
-    saved = (celery_app.conf.task_always_eager, celery_app.conf.broker_url)
-    celery_app.conf.task_always_eager = False
-    _use_broker(os.environ["REDIS_URL"])
-    yield celery_app.conf.task_default_queue
-    celery_app.conf.task_always_eager = saved[0]
-    _use_broker(saved[1])
+from tests.workers import needs_postgres, needs_redis, start_worker, stop_worker, use_broker
 
 
 @pytest.fixture
 def worker(real_broker):
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "CELERY_QUEUE": real_broker,
-        "DJANGO_SETTINGS_MODULE": "controltower.settings.base",
-        "LOG_LEVEL": "WARNING",
-    }
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "controltower",
-            "worker",
-            "--pool",
-            "solo",
-            # No -Q: as deployed, the worker consumes the regular queue (CELERY_QUEUE) and the
-            # early lane's (small messages go there first).
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "-l",
-            "WARNING",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    proc = start_worker(real_broker)
     yield proc
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop_worker(proc)
 
 
 @pytest.mark.e2e
@@ -118,14 +56,14 @@ def test_with_the_broker_down_the_message_is_kept_and_the_sweep_recovers_it(
 ):
     saved = (celery_app.conf.task_always_eager, celery_app.conf.broker_url)
     celery_app.conf.task_always_eager = False
-    _use_broker("redis://127.0.0.1:1/0")  # nothing listens there
+    use_broker("redis://127.0.0.1:1/0")  # nothing listens there
     try:
         started = time.monotonic()
         response = post_events(feed, {"events": [event(1)]})
         took = time.monotonic() - started
     finally:
         celery_app.conf.task_always_eager = saved[0]
-        _use_broker(saved[1])
+        use_broker(saved[1])
     assert response.status_code == 202
     assert took < 10
     message = RawMessage.objects.get(id=response.json()["message_id"])
@@ -133,9 +71,10 @@ def test_with_the_broker_down_the_message_is_kept_and_the_sweep_recovers_it(
     # The beat sweep, with the broker back (eager here), picks it up.
     from datetime import timedelta
 
-    from apps.ingestion.services import messages_requeue_stalled
+    from apps.pipeline.claims import messages_heal
+    from apps.pipeline.stages import ON_DEAD_LETTER
 
-    assert messages_requeue_stalled(at=message.received_at + timedelta(minutes=1)) == 1
+    assert messages_heal(on_dead_letter=ON_DEAD_LETTER, at=message.received_at + timedelta(minutes=1)).enqueued == 1
     message.refresh_from_db()
     assert message.status == MessageStatus.PROCESSED
 
@@ -144,9 +83,9 @@ def test_with_the_broker_down_the_message_is_kept_and_the_sweep_recovers_it(
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_storing_overlapping_messages_store_each_event_once(monkeypatch, settings):
     # The tasks wait in the "broker" until both workers start, and each takes one message.
-    from apps.ingestion import services as ingestion
+    from apps.ingestion import queue
 
-    monkeypatch.setattr(ingestion, "_enqueue", lambda message_id, **_: None)
+    monkeypatch.setattr(queue, "enqueue", lambda message_id, **_: None)
     settings.INGEST_BATCH_MESSAGES = 1
     feed = FeedFactory()
     batches = [[event(i) for i in range(0, 300)], [event(i) for i in range(150, 450)]]

@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 
 from apps.ingestion.choices import MessageStatus
 from apps.ingestion.models import RawMessage
-from apps.ingestion.services import message_process
+from apps.pipeline.runner import message_process
 from apps.simulator.management.commands.simulate import auto_prefix
 
 

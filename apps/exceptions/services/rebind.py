@@ -5,11 +5,10 @@ to an order opens a case whose subject is that ref (`tracking_number:1Z…`, ord
 correlation later puts the event on an order's timeline, the case belongs to the order: its
 subject, fingerprint and order change, and the order page and the `order` filter find it.
 
-Trigger: `cases_rebind` is an AFTER_STORE stage between correlation and `exceptions_from_events`.
-Late binding only happens when a batch stores events, so it runs once per batch with one
-indexed query: the unresolved partner cases without an order (index on (order, status)) whose
-occurrence events now have a timeline entry (index on the entry's event). That set is small —
-cases wait there only until their ref binds — so the query costs little whatever the batch.
+Trigger: `cases_rebind` is the pipeline's `cases_follow_binding` stage, between correlation and
+`partner_exceptions` (apps/pipeline/stages.py). It is given the events correlation has just
+placed on an order (the batch's and the older ones late binding reached), so it costs one
+probe of the occurrences' event index per batch, whatever the store holds.
 Running before `exceptions_from_events` lets an exception event of the same batch join the moved
 case instead of opening a second one.
 
@@ -41,30 +40,34 @@ Occurrence = tuple[int, datetime]  # (event id, occurred_at)
 
 
 def cases_rebind(event_ids: list[int]) -> list[int]:
-    """Move every unresolved ref-subject partner case whose events now sit on an order.
+    """Move every unresolved ref-subject partner case with an occurrence among these events
+    (the events correlation has just placed on an order) to that order.
     Returns the ids of the cases that moved or were merged away."""
     if not event_ids:
         return []
     waiting = ExceptionOccurrence.objects.filter(
-        case__kind=ExceptionKind.PARTNER_EXCEPTION, case__order__isnull=True, case__status__in=ACTIVE_STATUSES
+        event_id__any=event_ids,
+        case__kind=ExceptionKind.PARTNER_EXCEPTION,
+        case__order__isnull=True,
+        case__status__in=ACTIVE_STATUSES,
     )
-    # The common answer is "nothing": one semi-join, cheap to plan and to run.
-    entries = list(
-        TimelineEntry.objects.filter(event_id__in=waiting.values("event_id")).values_list("event_id", "order_id")
-    )
-    if not entries:
+    # The common answer is "nothing": one probe of the occurrences' event index.
+    occurrences = list(waiting.values_list("case_id", "event_id", "occurred_at"))
+    if not occurrences:
         return []
     orders_of: dict[int, list[int]] = defaultdict(list)
-    for event_id, order_id in entries:
+    for event_id, order_id in TimelineEntry.objects.filter(
+        event_id__any=sorted({e for _, e, _ in occurrences})
+    ).values_list("event_id", "order_id"):
         orders_of[event_id].append(order_id)
     keys = dict(
-        Node.objects.filter(id__any=list({o for _, o in entries}), kind=RefKind.ORDER).values_list("id", "value")
+        Node.objects.filter(
+            id__any=sorted({o for orders in orders_of.values() for o in orders}), kind=RefKind.ORDER
+        ).values_list("id", "value")
     )
     found: dict[int, dict[OrderRef, list[Occurrence]]] = defaultdict(lambda: defaultdict(list))
-    for case_id, event_id, occurred_at in waiting.filter(event_id__any=list(orders_of)).values_list(
-        "case_id", "event_id", "occurred_at"
-    ):
-        for order_id in orders_of[event_id]:
+    for case_id, event_id, occurred_at in occurrences:
+        for order_id in orders_of.get(event_id, []):
             if order_id in keys:
                 found[case_id][(order_id, keys[order_id])].append((event_id, occurred_at))
     if not found:

@@ -10,8 +10,8 @@ where the original processing order did (which event first established a link, a
 `via` a timeline entry reports).
 
 One transaction: readers see the old state until the new one is complete, and on PostgreSQL
-the correlation lock is held throughout, so messages processed meanwhile wait and are
-correlated on top of the rebuilt graph."""
+the node table is locked against the pipeline's row locks (EXCLUSIVE mode: reads go on) for the
+whole of it, so batches processed meanwhile wait and are correlated on top of the rebuilt graph."""
 
 from typing import Any
 
@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from apps.correlation.models import Link, Member, Node, OrderProjection, TimelineEntry
-from apps.correlation.services import CORRELATION_LOCK, events_correlate
+from apps.correlation.services import events_correlate
 from apps.events.models import CanonicalEvent
 
 
@@ -40,7 +40,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             if connection.vendor == "postgresql":
                 with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CORRELATION_LOCK])
+                    cursor.execute("LOCK TABLE correlation_node IN EXCLUSIVE MODE")
             _reset()
             ids = list(CanonicalEvent.objects.order_by("received_at", "id").values_list("id", flat=True))
             with Progress(

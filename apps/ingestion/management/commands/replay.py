@@ -6,7 +6,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from apps.common.time import parse_iso
 from apps.feeds.selectors import feed_get
 from apps.ingestion.selectors import message_list
-from apps.ingestion.services import message_process
+from apps.pipeline.runner import message_process
 
 
 class Command(BaseCommand):

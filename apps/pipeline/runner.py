@@ -1,0 +1,94 @@
+"""The batch runner: claim a message (and, under backlog, its companions), run the pipeline's
+STAGES on them in one transaction, and release them when that fails.
+
+One transaction per batch: the store, the message statuses and every derived row commit
+together, so a crash leaves nothing half done and a retry or a replay gives the same result.
+The claim lives inside it (claims.hold): a worker that dies frees its messages for the heal
+sweep. Each stage is timed; the timings go to the log line of the batch and to the metrics."""
+
+import logging
+import time
+from uuid import UUID
+
+from django.conf import settings
+from django.db import DatabaseError, transaction
+
+from apps.common.logging import log_context
+from apps.ingestion.models import RawMessage
+
+from . import claims, metrics
+from .stages import ON_DEAD_LETTER, Batch, Stage, stages_selected
+
+logger = logging.getLogger(__name__)
+
+# Deadlocks and serialization failures are PostgreSQL telling two batches to go one after the
+# other: the batch runs again at once, without counting an attempt against its messages.
+_RETRY_SQLSTATES = frozenset({"40P01", "40001"})
+CONFLICT_RETRIES = 3
+
+
+def message_process(*, message_id: UUID | str, replay: bool = False) -> str | None:
+    """Process one message. Returns its final status, or None when another worker has it.
+
+    Under load the worker also claims other waiting messages (oldest first, at most
+    INGEST_BATCH_MESSAGES messages and INGEST_BATCH_EVENTS events in all) and processes them in
+    the same transaction: correlation then runs once for the whole batch, so an order touched by
+    many messages is refreshed once. Their own queued tasks find them claimed and do nothing. A
+    retry processes its message alone, so one poisoned message cannot drag others to the
+    dead-letter queue."""
+    if not claims.claim(message_id, replay=replay):
+        return None
+    primary = RawMessage.objects.select_related("feed").get(id=message_id)
+    extra = (
+        []
+        if replay or primary.attempts > 1
+        else claims.claim_waiting(
+            settings.INGEST_BATCH_MESSAGES - 1, max_events=settings.INGEST_BATCH_EVENTS - primary.received_count
+        )
+    )
+    messages = [primary, *RawMessage.objects.select_related("feed").filter(id__in=extra).order_by("received_at")]
+    with log_context(message_id=primary.id, feed=primary.feed.slug):
+        try:
+            statuses = batch_run(messages, stages_selected(settings.PIPELINE_STAGES))
+        except Exception as exc:
+            claims.release_after_failure(primary, exc, on_dead_letter=ON_DEAD_LETTER)
+            for other in messages[1:]:
+                claims.release_untried(other)
+            metrics.batch_failed()
+            raise
+        status = statuses.get(primary.id)
+        logger.info("message %s", status, extra={"batch": len(messages)})
+        return status
+
+
+def batch_run(messages: list[RawMessage], stages: tuple[Stage, ...], *, lane: str = "regular") -> dict[UUID, str]:
+    """Run `stages` on these claimed messages in one transaction, timed. Returns each message's
+    final status (a message whose claim was taken over meanwhile is left out)."""
+    for retry in range(CONFLICT_RETRIES + 1):
+        batch, timings = Batch(messages=[]), {}
+        try:
+            with transaction.atomic():
+                held = claims.hold(messages)
+                batch.messages = [m for m in messages if m.id in held]
+                for stage in stages:
+                    started = time.perf_counter()
+                    stage.run(batch)
+                    timings[stage.name] = time.perf_counter() - started
+            break
+        except DatabaseError as exc:
+            if retry == CONFLICT_RETRIES or getattr(exc.__cause__, "sqlstate", None) not in _RETRY_SQLSTATES:
+                raise
+            logger.warning("batch conflicted with another (%s); running it again", exc.__cause__.__class__.__name__)
+            metrics.batch_conflict(lane)
+    metrics.batch_done(lane, batch, timings)
+    logger.info(
+        "pipeline batch",
+        extra={
+            "lane": lane,
+            "messages": len(batch.messages),
+            "events": len(batch.event_ids),
+            "orders": len(batch.orders),
+            "stage_ms": {name: round(seconds * 1000, 2) for name, seconds in timings.items()},
+        },
+    )
+    return batch.statuses

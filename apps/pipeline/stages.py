@@ -1,0 +1,204 @@
+"""The ingestion pipeline, in order: what happens to a batch of raw messages, stage by stage.
+
+This module is the one place that says which stages run and in which order (a test pins it:
+tests/pipeline/test_stages.py). The runner (runner.py) calls them one after the other inside
+the batch's one transaction, times each, and names it in the logs and metrics (metrics.py):
+nothing is registered from elsewhere, no app patches another. Each stage is a plain function
+of the `Batch` that says what it reads and what it writes; the domain work is in the apps'
+services, called here explicitly.
+
+Order matters, and why:
+* `store` before everything: the later stages read the stored events.
+* `correlate` before the stages that read timelines (cases, exceptions, SLA); it takes the
+  graph's row locks (apps/correlation/locks.py) that the rest of the transaction works under.
+* `cases_follow_binding` before `partner_exceptions`: an exception event of the same batch then
+  joins a case that late binding has just moved to its order, instead of opening a second one.
+* `publish` last: it queues `order.updated` for the orders touched; every live message of the
+  batch leaves in one push after the commit (apps/live/publish.py).
+
+The early lane (early.py) has its own short list, EARLY_STAGES, for small messages that
+announce an exception: their partner exceptions before correlation."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from apps.correlation.live import orders_changed
+from apps.correlation.services import events_correlate
+from apps.events.services import StoreRequest, events_store_batch
+from apps.events.taxonomy import EARLY_LANE_TYPES
+from apps.events.validation import Rejection, ValidEvent
+from apps.exceptions.services import exceptions_from_events
+from apps.exceptions.services.partner import exceptions_before_correlation
+from apps.exceptions.services.rebind import cases_rebind
+from apps.exceptions.services.system import dead_letter_record, system_batch_processed
+from apps.ingestion.choices import MessageStatus
+from apps.ingestion.formats import FORMATS, UnreadableBody
+from apps.ingestion.models import RawMessage
+from apps.sla.services import slas_from_orders
+
+from .claims import Finish, finish, finish_all, release_to_regular
+
+
+@dataclass
+class Batch:
+    """What the stages of one transaction share: the messages, and what each stage found."""
+
+    messages: list[RawMessage]
+    parsed: list[tuple[RawMessage, list[ValidEvent | Rejection]]] = field(default_factory=list)
+    statuses: dict[UUID, str] = field(default_factory=dict)
+    event_ids: list[int] = field(default_factory=list)  # stored from these messages: new and restored
+    placed_event_ids: set[int] = field(default_factory=set)  # on the timeline of an order correlate touched
+    orders: set[int] = field(default_factory=set)  # order node ids correlate touched
+
+    @property
+    def events(self) -> int:
+        return sum(sum(isinstance(o, ValidEvent) for o in outcomes) for _, outcomes in self.parsed)
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    run: Callable[[Batch], object]
+
+
+def parse(batch: Batch) -> None:
+    """Reads each message's raw body through its feed's format; writes `batch.parsed` (valid
+    events and per-event rejections naming the field). A body the format cannot read at all
+    finishes its message as `rejected` with the reason."""
+    for message in batch.messages:
+        try:
+            batch.parsed.append((message, FORMATS[message.feed.format].parse(bytes(message.body))))
+        except UnreadableBody as exc:
+            finish(message, MessageStatus.REJECTED, error=str(exc))
+            batch.statuses[message.id] = MessageStatus.REJECTED
+
+
+def store(batch: Batch) -> None:
+    """Reads `batch.parsed`; writes the canonical events and their refs (one COPY, one INSERT
+    … ON CONFLICT (feed, event_key) DO NOTHING, one COPY of refs for the whole batch) and every
+    message's final status and counts (one compare-and-set UPDATE). New events are stored
+    presumed matched: `correlate` puts back the few that land on no order, in this transaction.
+    Sets `batch.event_ids` (new, and restored: stored before by the same message)."""
+    requests = [
+        StoreRequest(m.feed_id, m.feed.system, m.id, m.received_at, [o for o in outcomes if isinstance(o, ValidEvent)])
+        for m, outcomes in batch.parsed
+    ]
+    finished: list[Finish] = []
+    for (message, outcomes), stored in zip(batch.parsed, events_store_batch(requests, matched=True), strict=True):
+        rejected = [o.as_dict() for o in outcomes if isinstance(o, Rejection)]
+        batch.event_ids += stored.new_event_ids + stored.restored_event_ids
+        usable = stored.accepted + stored.duplicates
+        status = MessageStatus.PROCESSED if usable or not outcomes else MessageStatus.REJECTED
+        batch.statuses[message.id] = status
+        error = "" if usable or not rejected else "no event in this message was usable"
+        finished.append(Finish(message, status, stored.accepted, stored.duplicates, rejected, error))
+    finish_all(finished)
+
+
+def correlate(batch: Batch) -> None:
+    """Reads the stored events and the identity graph; writes nodes, links, alias bindings,
+    stored closures, timeline entries and order projections, and puts back to unmatched the
+    events on no order. Holds row locks on the nodes and orders it touches until the commit.
+    Sets `batch.orders` and `batch.placed_event_ids`."""
+    result = events_correlate(batch.event_ids)
+    batch.orders, batch.placed_event_ids = result.orders, result.placed
+
+
+def cases_follow_binding(batch: Batch) -> None:
+    """Reads the partner exception cases opened on a ref (a tracking number, a shipment) whose
+    events correlate has now put on an order; writes them moved to that order (or merged into
+    its open case), resolved ones included, so the order's history shows them."""
+    cases_rebind(sorted(batch.placed_event_ids))
+
+
+def partner_exceptions(batch: Batch) -> None:
+    """Reads the batch's exception and clearing events and the orders they are on; writes
+    partner_exception cases: opened, counted (one occurrence per case and event), cleared."""
+    exceptions_from_events(batch.event_ids)
+
+
+def sla(batch: Batch) -> None:
+    """Reads the active SLA policies and the projections of the orders the batch's events are
+    on; writes their expectations (started, met, moved by a new promise) and opens or resolves
+    `sla_breach` cases for late stops."""
+    slas_from_orders(batch.event_ids)
+
+
+def feed_health(batch: Batch) -> None:
+    """Reads the batch's feeds; resolves their `feed_silent` case (the feed spoke) and their
+    `ingestion` case once no dead letter is left."""
+    system_batch_processed(batch.messages)
+
+
+def publish(batch: Batch) -> None:
+    """Reads `batch.orders`; writes (queues) `order.updated` for each. It and every exception
+    message the stages queued leave as one push to the ops group after the commit; nothing if
+    the transaction rolls back."""
+    orders_changed(batch.orders)
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage("parse", parse),
+    Stage("store", store),
+    Stage("correlate", correlate),
+    Stage("cases_follow_binding", cases_follow_binding),
+    Stage("partner_exceptions", partner_exceptions),
+    Stage("sla", sla),
+    Stage("feed_health", feed_health),
+    Stage("publish", publish),
+)
+
+
+def stages_selected(names: list[str]) -> tuple[Stage, ...]:
+    """STAGES restricted to these names, in STAGES' order (settings.PIPELINE_STAGES; empty: all).
+    An unknown name is an error, not a silently skipped stage."""
+    if not names:
+        return STAGES
+    unknown = set(names) - {stage.name for stage in STAGES}
+    if unknown:
+        raise ValueError(f"PIPELINE_STAGES names no such stage: {', '.join(sorted(unknown))}")
+    return tuple(stage for stage in STAGES if stage.name in names)
+
+
+# --- the early lane (early.py) ---------------------------------------------------------------
+
+
+def store_unplaced(batch: Batch) -> None:
+    """Early lane. Reads `batch.parsed`; writes the message's events and refs if it carries an
+    exception or clearing event, stored *unmatched*: correlation has not placed them, and until
+    the regular lane does, the unmatched list must show them. The message's status is left to
+    the regular lane. Sets `batch.event_ids`."""
+    for message, outcomes in batch.parsed:
+        valid = [o for o in outcomes if isinstance(o, ValidEvent)]
+        if not any(event.type in EARLY_LANE_TYPES for event in valid):
+            continue
+        request = StoreRequest(message.feed_id, message.feed.system, message.id, message.received_at, valid)
+        stored = events_store_batch([request], matched=False)[0]
+        batch.event_ids += stored.new_event_ids + stored.restored_event_ids
+
+
+def partner_exceptions_early(batch: Batch) -> None:
+    """Early lane. Reads the stored exception and clearing events and the orders the committed
+    graph places them on (no correlation, no graph lock); writes partner_exception cases and
+    their occurrences, which the regular lane's `partner_exceptions` then finds counted."""
+    exceptions_before_correlation(batch.event_ids)
+
+
+def hand_back(batch: Batch) -> None:
+    """Early lane. Writes the message back to `received` (no longer early_pending) in the same
+    transaction as the exceptions: the regular lane, queued after the commit, processes it in
+    full and counts its first attempt."""
+    for message in batch.messages:
+        release_to_regular(message)
+
+
+EARLY_STAGES: tuple[Stage, ...] = (
+    Stage("parse", parse),
+    Stage("store_unplaced", store_unplaced),
+    Stage("partner_exceptions_early", partner_exceptions_early),
+    Stage("hand_back", hand_back),
+)
+
+# Called with a message that has just become a dead letter, in the transaction that marks it.
+ON_DEAD_LETTER: tuple[Callable[[RawMessage], object], ...] = (dead_letter_record,)

@@ -1,0 +1,67 @@
+"""Real Celery worker processes for the tests that need them (PostgreSQL + Redis).
+
+`real_broker` makes this process publish to Redis on the run's own queue; `start_worker`
+starts `celery worker` as a subprocess on the test database, as deployed."""
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from controltower.celery import app as celery_app
+
+REPO = Path(__file__).parents[1]
+needs_postgres = pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgres"), reason="needs PostgreSQL (DATABASE_URL)"
+)
+needs_redis = pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs Redis (REDIS_URL)")
+
+
+def use_broker(url: str) -> None:
+    """Point this process's Celery at another broker, dropping pooled connections to the old one."""
+    celery_app.conf.broker_url = url
+    # As Celery does after a fork: forget the pools (closing them would close kombu's shared ones).
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def real_broker() -> Iterator[str]:
+    """Celery in this process publishes to Redis, as in production, on the run's own queue
+    (CELERY_QUEUE: scripts/test and .ci/run make it unique per run). Yields the queue."""
+    saved = (celery_app.conf.task_always_eager, celery_app.conf.broker_url)
+    celery_app.conf.task_always_eager = False
+    use_broker(os.environ["REDIS_URL"])
+    yield celery_app.conf.task_default_queue
+    celery_app.conf.task_always_eager = saved[0]
+    use_broker(saved[1])
+
+
+def start_worker(queue: str, *, pool: str = "solo", **env: str) -> subprocess.Popen[bytes]:
+    """`celery worker` on the test database and `queue` (no -Q: as deployed, it consumes the
+    regular queue and the early lane's). `env` adds settings from the environment."""
+    db = connection.settings_dict
+    environ = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "CELERY_QUEUE": queue,
+        "DJANGO_SETTINGS_MODULE": "controltower.settings.base",
+        "LOG_LEVEL": "WARNING",
+        **env,
+    }
+    argv = [sys.executable, "-m", "celery", "-A", "controltower", "worker", "--pool", pool]
+    argv += ["--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "WARNING"]
+    return subprocess.Popen(argv, cwd=REPO, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def stop_worker(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
