@@ -6,6 +6,7 @@ starts `celery worker` as a subprocess on the test database, as deployed."""
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -55,7 +56,18 @@ def start_worker(queue: str, *, pool: str = "solo", **env: str) -> subprocess.Po
     }
     argv = [sys.executable, "-m", "celery", "-A", "controltower", "worker", "--pool", pool]
     argv += ["--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "WARNING"]
-    return subprocess.Popen(argv, cwd=REPO, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    # Output to a file, not a pipe: a pipe nobody reads fills up (64 KiB) and the worker blocks
+    # in its next log write. `worker_output(proc)` reads it.
+    log = tempfile.NamedTemporaryFile(prefix="ct-worker-", suffix=".log", delete=False)  # noqa: SIM115
+    proc = subprocess.Popen(argv, cwd=REPO, env=environ, stdout=log, stderr=subprocess.STDOUT)
+    proc.log_path = log.name  # type: ignore[attr-defined]
+    return proc
+
+
+def worker_output(proc: subprocess.Popen[bytes], tail: int = 20_000) -> str:
+    """The last `tail` characters the worker printed."""
+    with open(proc.log_path, errors="replace") as log:  # type: ignore[attr-defined]
+        return log.read()[-tail:]
 
 
 def stop_worker(proc: subprocess.Popen[bytes]) -> None:

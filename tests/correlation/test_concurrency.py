@@ -2,9 +2,10 @@
 
 Message A (TMS) binds tracking number 1Z to shipment SH for order SO; message B (last mile)
 carries the run and the scans by 1Z. Processed one after the other, every scan joins SO. Processed
-at once, neither transaction sees the other's rows until it commits: without the correlation
-lock (services.CORRELATION_LOCK) B's scans would stay unmatched for good, since no later
-event would revisit them. The race must end exactly where the sequential run ends."""
+at once, neither transaction sees the other's rows until it commits: without the graph's row
+locks (apps/correlation/locks.py; both messages name 1Z) B's scans would stay unmatched for
+good, since no later event would revisit them. The race must end exactly where the sequential
+run ends. With CORRELATION_LOCKING=false in the environment this test fails (checked 2026-12-02)."""
 
 import os
 import threading
@@ -43,8 +44,8 @@ def parts(tag: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[di
     `tag` so that rounds do not share nodes."""
     so, sh, tn, run = f"SO-{tag}", f"SH-{tag}", f"1Z-{tag}", f"R-{tag}"
     # The order and the tracking number exist before the race (a carrier's pick-up scan came
-    # first), so the two halves create no node in common: nothing but the correlation lock
-    # orders them (a shared new node would, through its unique index).
+    # first), so the two halves create no node in common: nothing but the node locks
+    # order them (a shared new node would, through its unique index).
     prelude = [
         {"event_id": f"created-{tag}", "type": "order.created", "occurred_at": T(1), "refs": {"order": so}},
         {"event_id": f"pickup-{tag}", "type": "shipment.picked_up", "occurred_at": T(3),

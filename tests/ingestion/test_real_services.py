@@ -15,7 +15,7 @@ from apps.ingestion.services import message_receive
 from apps.pipeline.runner import message_process
 from controltower.celery import app as celery_app
 from tests.factories import FeedFactory, event
-from tests.workers import needs_postgres, needs_redis, start_worker, stop_worker, use_broker
+from tests.workers import needs_postgres, needs_redis, start_worker, stop_worker, use_broker, worker_output
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ def test_a_real_worker_processes_events_posted_over_http(live_server, worker):
     while message.status not in (MessageStatus.PROCESSED, MessageStatus.REJECTED) and time.monotonic() < deadline:
         time.sleep(0.2)
         message.refresh_from_db()
-    assert message.status == MessageStatus.PROCESSED, worker.stdout.read1().decode() if worker.poll() else ""
+    assert message.status == MessageStatus.PROCESSED, worker_output(worker)
     assert (message.accepted, message.duplicates, len(message.rejections)) == (2, 1, 1)
     assert CanonicalEvent.objects.filter(feed=feed).count() == 2
 
