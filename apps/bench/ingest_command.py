@@ -258,7 +258,9 @@ def _timed(
     )
     total = len(stream.events)
     holder: dict[str, Any] = {}
-    with Progress(*columns, console=console) as bar:
+    from apps.bench.maintenance import analyzing_while
+
+    with Progress(*columns, console=console) as bar, analyzing_while():
         posting = bar.add_task("posting   ", total=total)
         processing = bar.add_task("processing", total=total)
 

@@ -96,14 +96,14 @@ def command(opts: dict[str, Any], write: Callable[[str], None]) -> None:
         raise CommandError("--batch-size must be 1..1000 and --rate, --probes, --seconds positive")
     import logging
 
-    from .maintenance import statistics_refresh
+    from .maintenance import analyzing_while, statistics_refresh
 
     logging.getLogger("httpx").setLevel(logging.WARNING)
     console = Console(stderr=True)
     maintenance = statistics_refresh()
     console.print(maintenance)
     columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console) as bar:
+    with Progress(*columns, console=console) as bar, analyzing_while():
         task = bar.add_task("load + probes", total=opts["seconds"])
 
         def progress(elapsed: float, sent: int, arrived: int) -> None:

@@ -6,7 +6,11 @@ statistics at all, the planner guesses, and the same code measured 1,200 or 1,75
 depending on when someone last ran ANALYZE (docs/benchmarks.md). So each bench that writes
 through the pipeline first does what autovacuum would have done, and says so."""
 
-from django.db import connection
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.db import connection, connections
 
 HOT_TABLES = (
     "events_canonicalevent",
@@ -17,6 +21,7 @@ HOT_TABLES = (
     "correlation_member",
     "correlation_timelineentry",
     "correlation_orderprojection",
+    "sla_expectation",
     "exceptions_exceptioncase",
     "exceptions_exceptionoccurrence",
 )
@@ -51,3 +56,32 @@ def statistics_refresh() -> str:
     return (
         f"statistics: autovacuum is off on this server; ran VACUUM (ANALYZE) on {len(tables)} tables holding rows first"
     )
+
+
+@contextmanager
+def analyzing_while(*, every: float = 10.0) -> Iterator[None]:
+    """While the block runs, ANALYZE the hot tables every `every` seconds when autovacuum is off,
+    as its analyze would on a table that grows (it runs after ~10 % new rows). Without it a run
+    on a fresh database works with no statistics at all: `= ANY(<2,000 ids>)` on a non-unique
+    column is then estimated as most of the table, the planner scans, and the cost per event
+    grows with the store (docs/benchmarks.md, 2026-12-02 "flat as the store grows")."""
+    if connection.vendor != "postgresql" or autovacuum_enabled():
+        yield
+        return
+    stop = threading.Event()
+
+    def loop() -> None:
+        try:
+            while not stop.wait(every):
+                with connections["default"].cursor() as cursor:
+                    cursor.execute(f"ANALYZE {', '.join(HOT_TABLES)}")
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=loop, name="bench-analyze", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=60)

@@ -81,7 +81,9 @@ class Stack:
             "DATABASE_URL": database_url,
             "REDIS_URL": redis_url,
             "CELERY_QUEUE": queue,
-            "LOG_LEVEL": "WARNING",
+            # BENCH_LOG_LEVEL=INFO keeps the workers' "pipeline batch" lines (time per stage), and
+            # with BENCH_KEEP_LOGS=1 the log directory is kept after the run to read them.
+            "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
             # As in production: with DEBUG on, Django keeps every SQL statement in memory.
             "DJANGO_DEBUG": "false",
             **(extra_env or {}),
@@ -174,7 +176,7 @@ class Stack:
             except subprocess.TimeoutExpired:
                 proc.popen.kill()
                 proc.popen.wait(timeout=5)
-        if not self.failed:
+        if not self.failed and os.environ.get("BENCH_KEEP_LOGS") != "1":
             shutil.rmtree(self.logdir, ignore_errors=True)
 
     # --- readiness -----------------------------------------------------------------------

@@ -107,6 +107,9 @@ class TimelineEntry(models.Model):
         "events.CanonicalEvent", on_delete=models.CASCADE, related_name="timeline_entries", db_constraint=False
     )
     occurred_at = models.DateTimeField(help_text="copied from the event: the timeline is read in this order")
+    event_type = models.CharField(
+        max_length=64, default="", help_text="copied from the event: SLA and exception milestones are read by type"
+    )
     via = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False)
     via_event = models.ForeignKey(
         "events.CanonicalEvent",
@@ -119,7 +122,12 @@ class TimelineEntry(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["order", "event"], name="correlation_entry_uniq")]
-        indexes = [models.Index(fields=["order", "occurred_at"], name="correlation_entry_order_idx")]
+        indexes = [
+            models.Index(fields=["order", "occurred_at"], name="correlation_entry_order_idx"),
+            # An order's milestones of a few types (SLA starts and stops) without reading its
+            # events: the join by type grew with the store (docs/benchmarks.md, 2026-12-02).
+            models.Index(fields=["order", "event_type", "occurred_at"], name="correlation_entry_type_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.order_id}:{self.event_id}"

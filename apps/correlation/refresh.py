@@ -21,7 +21,7 @@ from .locks import GraphLocks
 from .membership import BatchEdges, closures_grown, members_store
 from .models import Link, Node, TimelineEntry
 from .projection import ShipmentFacts, TimelineEvent, apply, empty_state, finish
-from .rules import is_run_level
+from .rules import RUN_CLASS, is_run_level
 from .writes import entries_insert, event_ids_naming, events_mark_matched, events_read, folds_read, projections_upsert
 
 
@@ -130,7 +130,7 @@ def _refresh_batch(
                 if nid is not None:
                     naming[nid].append(index)
     runs_of = _runs_of(cls, nodes)
-    fresh: list[tuple[int, int, datetime, int, int | None]] = []
+    fresh: list[tuple[int, int, datetime, str, int, int | None]] = []
     projections: list[dict[str, Any]] = []
     later: list[int] = []  # the hot path's orders that gained older nodes: caught up below
     skip = set(full)
@@ -164,7 +164,7 @@ def _refresh_batch(
             if new_events is None or (cid, eid) not in existing:
                 apply(state, TimelineEvent(eid, etype, system, feed, occurred, received, refs, body), shipments)
             if (cid, eid) not in existing:
-                fresh.append((cid, eid, occurred, via[0], via[1]))
+                fresh.append((cid, eid, occurred, etype, via[0], via[1]))
         state["members"] = sorted(closure.members)
         projections.append({"order_id": cid, **finish(nodes[cid].value, state, shipments, tasks, aliases)})
     # Membership only grows (links are never removed): insert just the new pairs.
@@ -234,13 +234,16 @@ def _with_older_events(
 
 def _runs_of(cls: dict[int, Closure], nodes: dict[int, NodeRow]) -> dict[int, list[str]]:
     runs_of: dict[int, list[str]] = defaultdict(list)
-    shipment_like = [n for c in cls.values() for n in c.ids("shipment")]
-    run_like = [n for c in cls.values() for n in c.ids("run")]
+    shipment_like = sorted({n for c in cls.values() for n in c.ids("shipment")})
+    run_like = {n for c in cls.values() for n in c.ids("run")}
     if shipment_like and run_like:
-        for source, target in Link.objects.filter(source_id__any=shipment_like, target_id__any=run_like).values_list(
-            "source_id", "target_id"
-        ):
-            runs_of[source].append(nodes[target].value)
+        # By source and target kind, the runs kept in Python: two `= ANY` arrays on the (source,
+        # target) index make the planner cost every combination and scan the table instead.
+        for source, target in Link.objects.filter(
+            source_id__any=shipment_like, target_kind__any=sorted(RUN_CLASS)
+        ).values_list("source_id", "target_id"):
+            if target in run_like:
+                runs_of[source].append(nodes[target].value)
     return runs_of
 
 

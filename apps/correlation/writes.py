@@ -17,7 +17,7 @@ from apps.events.models import CanonicalEvent
 
 from .models import Link, OrderProjection, TimelineEntry
 
-EntryRow = tuple[int, int, datetime, int, int | None]  # order, event, occurred_at, via, via_event
+EntryRow = tuple[int, int, datetime, str, int, int | None]  # order, event, occurred_at, type, via, via_event
 
 
 def nodes_upsert(wanted: set[tuple[str, str]]) -> tuple[dict[tuple[str, str], int], set[int]]:
@@ -67,21 +67,25 @@ def links_insert(links: dict[tuple[int, int], tuple[str, int]], at: datetime) ->
 
 
 def entries_insert(rows: list[EntryRow]) -> None:
-    """New timeline pairs only (the caller excluded existing ones, under the correlation lock)."""
+    """New timeline pairs only (the caller excluded existing ones, holding the orders' locks)."""
     if not rows:
         return
     if connection.vendor == "postgresql":
         with (
             connection.cursor() as cursor,
             cursor.cursor.copy(
-                "COPY correlation_timelineentry (order_id, event_id, occurred_at, via_id, via_event_id) FROM STDIN"
+                "COPY correlation_timelineentry (order_id, event_id, occurred_at, event_type, via_id, via_event_id) "
+                "FROM STDIN"
             ) as copy,
         ):
             for row in rows:
                 copy.write_row(row)
         return
     TimelineEntry.objects.bulk_create(
-        [TimelineEntry(order_id=o, event_id=e, occurred_at=t, via_id=v, via_event_id=ve) for o, e, t, v, ve in rows],
+        [
+            TimelineEntry(order_id=o, event_id=e, occurred_at=t, event_type=k, via_id=v, via_event_id=ve)
+            for o, e, t, k, v, ve in rows
+        ],
         ignore_conflicts=True,
         batch_size=2000,
     )

@@ -112,7 +112,12 @@ if DATABASE_URL:
                 "min_size": env.int("DB_POOL_MIN", default=2),
                 "max_size": env.int("DB_POOL_MAX", default=20),
                 "timeout": 10,
-            }
+            },
+            # The working set is in memory (or on SSD): a random page costs about what a sequential
+            # one does. With PostgreSQL's default (4) the planner scans whole node and expectation
+            # tables for `= ANY(<thousands of ids>)` probes that an index answers in 2 ms instead
+            # of 7 (docs/benchmarks.md, 2026-12-02). A server tuned already can set it to "".
+            "options": env.str("DB_OPTIONS", default="-c random_page_cost=1.1"),
         }
         DATABASES["default"]["CONN_MAX_AGE"] = 0
 else:

@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
+from apps.correlation.selectors import unmatched_events
 from apps.exceptions.choices import CaseStatus, ExceptionKind
 from apps.exceptions.models import ExceptionCase
 from apps.ingestion import queue
@@ -17,10 +18,12 @@ from apps.ingestion.choices import MessageStatus
 from apps.ingestion.models import RawMessage
 from apps.ingestion.services import message_receive
 from apps.pipeline import early as early_lane
+from apps.pipeline import stages
 from apps.pipeline.early import message_process_early
 from apps.pipeline.runner import message_process
 from apps.pipeline.stages import Stage
 from tests.correlation.conftest import World
+from tests.factories import UserFactory
 from tests.live.conftest import sent_messages
 
 from .conftest import T
@@ -48,6 +51,10 @@ def attempt(w: World, refs: dict[str, Any], at: str = T(14)) -> RawMessage:
 
 def partner_cases() -> list[ExceptionCase]:
     return list(ExceptionCase.objects.filter(kind=ExceptionKind.PARTNER_EXCEPTION).select_related("order"))
+
+
+def unmatched() -> list[str]:
+    return list(unmatched_events().values_list("event_key", flat=True))
 
 
 @pytest.fixture
@@ -203,3 +210,62 @@ def test_posting_a_webhook_runs_both_lanes(known_order, post_events):
     assert response.status_code == 202
     assert RawMessage.objects.get(id=response.json()["message_id"]).status == MessageStatus.PROCESSED
     assert [(c.order.value, c.occurrences) for c in partner_cases()] == [("SO-1", 1)]
+
+
+# --- the unmatched list: the early lane has not correlated anything -------------------------
+
+
+def test_an_early_event_is_unmatched_until_the_regular_lane_places_it(known_order, client):
+    client.force_login(UserFactory(role="ops_lead"))
+    message = attempt(known_order, {"tracking_number": "1Z1"})
+    key = "lastmile-delivery.attempted-" + T(14)
+
+    message_process_early(message_id=message.id)
+
+    assert [c.order.value for c in partner_cases()] == ["SO-1"]  # the case knows its order already...
+    assert unmatched() == [key]  # ...but the event is on no timeline yet
+    listed = client.get("/api/v1/unmatched-events/").json()["results"]
+    assert [item["event_id"] for item in listed] == [key]
+
+    assert message_process(message_id=message.id) == MessageStatus.PROCESSED
+
+    assert known_order.timeline("SO-1")[-1] == key
+    assert unmatched() == []
+    assert client.get("/api/v1/unmatched-events/").json()["results"] == []
+
+
+def test_an_early_event_on_no_order_stays_unmatched_until_its_ref_is_bound(world):
+    message = attempt(world, {"tracking_number": "1Z9"})
+    key = "lastmile-delivery.attempted-" + T(14)
+
+    message_process_early(message_id=message.id)
+    assert unmatched() == [key]
+    message_process(message_id=message.id)
+    assert unmatched() == [key]  # correlation placed it on no order either
+
+    bind = receive(
+        world, "tms", "shipment.planned", {"order": "SO-9", "shipment": "SH-9", "tracking_number": "1Z9"}, T(15)
+    )
+    message_process(message_id=bind.id)
+
+    assert world.timeline("SO-9") == [key, "tms-shipment.planned-" + T(15)]
+    assert unmatched() == []
+
+
+def test_an_early_event_whose_message_dead_letters_stays_unmatched(known_order, monkeypatch, settings):
+    settings.INGEST_MAX_ATTEMPTS = 2
+    message = attempt(known_order, {"tracking_number": "1Z1"})
+    message_process_early(message_id=message.id)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("correlation is down")
+
+    monkeypatch.setattr(stages, "events_correlate", broken)
+    for _ in range(settings.INGEST_MAX_ATTEMPTS):
+        with pytest.raises(RuntimeError):
+            message_process(message_id=message.id)
+
+    message.refresh_from_db()
+    assert message.status == MessageStatus.FAILED
+    assert unmatched() == ["lastmile-delivery.attempted-" + T(14)]  # not lost from sight
+    assert [c.order.value for c in partner_cases()] == ["SO-1"]  # the early case stays too

@@ -136,12 +136,81 @@ def test_a_clearing_already_on_the_order_resolves_the_moved_case(world):
     assert case.cleared_at.isoformat() == T(11)
 
 
-def test_a_resolved_case_stays_on_its_ref(world):
+def test_a_case_resolved_before_the_binding_moves_to_its_order_as_history(world, client):
+    """The attempt failed and the delivery then succeeded, both on a tracking number no order
+    knew; the binding comes last. The order's history must show the failed attempt."""
+    client.force_login(UserFactory(role="ops_lead"))
+    attempt(world, T(10), refs={"tracking_number": "1Z9"})
+    world.send("lastmile", "delivery.completed", {"tracking_number": "1Z9"}, T(11))
+    [before] = cases()
+    assert (before.subject, before.status, before.order_id) == ("tracking_number:1Z9", CaseStatus.RESOLVED, None)
+
+    world.send("tms", "shipment.planned", {"order": "SO-9", "shipment": "SH-9", "tracking_number": "1Z9"}, T(12))
+
+    listed = client.get("/api/v1/exceptions/", {"order": "SO-9"}).json()["results"]
+    assert [(item["id"], item["order"], item["status"], item["occurrences"]) for item in listed] == [
+        (before.id, "SO-9", "resolved", 1)
+    ]
+    [case] = cases()  # nothing reopened, nothing opened
+    assert (case.subject, case.status, case.resolution, case.occurrences) == (
+        "order:SO-9",
+        CaseStatus.RESOLVED,
+        "auto: delivery.completed",
+        1,
+    )
+    assert case.fingerprint == "partner_exception:delivery.attempted:CUSTOMER_ABSENT:order:SO-9"
+    assert (case.resolved_at, case.cleared_at) == (before.resolved_at, before.cleared_at)
+    assert list(ExceptionOccurrence.objects.values_list("fingerprint", flat=True)) == [case.fingerprint]
+    activity = client.get(f"/api/v1/exceptions/{case.id}/").json()["activity"]
+    assert [entry["action"] for entry in activity] == ["opened", "auto_resolved", "moved"]
+    assert activity[-1]["detail"] == {
+        "order": "SO-9",
+        "subject": "tracking_number:1Z9",
+        "fingerprint": "partner_exception:delivery.attempted:CUSTOMER_ABSENT:tracking_number:1Z9",
+    }
+    assert client.get("/api/v1/orders/SO-9/").json()["open_exceptions"] == 0
+
+
+def test_a_resolved_case_is_not_merged_into_the_orders_open_case(world):
+    attempt(world, T(9), refs={"tracking_number": "1Z1"})
+    world.send("lastmile", "delivery.completed", {"tracking_number": "1Z1"}, T(10))
+    attempt(world, T(11))  # the same condition, open on SO-1 itself
+    on_ref, on_order = cases()
+    assert (on_ref.status, on_order.status) == (CaseStatus.RESOLVED, CaseStatus.OPEN)
+
+    bind(world)
+
+    on_ref.refresh_from_db()
+    on_order.refresh_from_db()
+    assert (on_ref.fingerprint, on_ref.order_id, on_ref.status, on_ref.occurrences) == (
+        on_order.fingerprint,
+        on_order.order_id,
+        CaseStatus.RESOLVED,
+        1,
+    )
+    assert on_ref.resolution == "auto: delivery.completed"
+    assert (on_order.status, on_order.occurrences) == (CaseStatus.OPEN, 1)
+    assert not ExceptionActivity.objects.filter(action="merged").exists()
+
+
+def test_a_moved_resolved_case_links_the_orders_earlier_resolved_case(world):
+    attempt(world, T(8))  # on SO-1, then over
+    world.send("lastmile", "delivery.completed", {"order": "SO-1"}, T(9))
     attempt(world, T(10), refs={"tracking_number": "1Z1"})
     world.send("lastmile", "delivery.completed", {"tracking_number": "1Z1"}, T(11))
+    earlier, on_ref = cases()
     bind(world)
+    on_ref.refresh_from_db()
+    assert (on_ref.subject, on_ref.status, on_ref.previous_id) == ("order:SO-1", CaseStatus.RESOLVED, earlier.id)
+
+
+def test_a_late_attempt_older_than_the_clearing_joins_the_moved_resolved_case(world):
+    attempt(world, T(10), refs={"tracking_number": "1Z1"})
+    world.send("lastmile", "delivery.completed", {"tracking_number": "1Z1"}, T(12))
+    bind(world, at=T(13))
+    attempt(world, T(11), refs={"tracking_number": "1Z1"})  # arrives last, happened before the delivery
     [case] = cases()
-    assert (case.subject, case.status, case.order_id) == ("tracking_number:1Z1", CaseStatus.RESOLVED, None)
+    assert (case.subject, case.status, case.occurrences) == ("order:SO-1", CaseStatus.RESOLVED, 2)
 
 
 def test_a_consolidated_shipment_counts_the_event_on_each_order(world):

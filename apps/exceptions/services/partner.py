@@ -180,8 +180,8 @@ def _plain_fingerprints(uncounted: list[Signal], signals: list[Signal]) -> dict[
         clearing_types = list({CLEARED_BY[g[0].type][0] for g in clearable})
         latest: dict[tuple[int, str], datetime] = {}
         for order_id, type_, occurred_at in TimelineEntry.objects.filter(
-            order_id__any=list({g[0].order_id for g in clearable}), event__type__any=clearing_types
-        ).values_list("order_id", "event__type", "occurred_at"):
+            order_id__any=list({g[0].order_id for g in clearable}), event_type__any=clearing_types
+        ).values_list("order_id", "event_type", "occurred_at"):
             if (order_id, type_) not in latest or occurred_at > latest[(order_id, type_)]:
                 latest[(order_id, type_)] = occurred_at
         for group in clearable:
@@ -268,7 +268,7 @@ def _clearing_after(signal: Signal) -> tuple[int, datetime, str] | None:
         # Through the order's timeline index (order, occurred_at): a handful of rows, whatever
         # the size of the event table.
         entries = TimelineEntry.objects.filter(
-            order_id=signal.order_id, occurred_at__gte=signal.occurred_at, event__type=clearing_type
+            order_id=signal.order_id, occurred_at__gte=signal.occurred_at, event_type=clearing_type
         )
         if same_code:
             entries = entries.filter(event__body__reason__code=signal.code)

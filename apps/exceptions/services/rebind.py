@@ -18,8 +18,14 @@ re-aggregated, and the ref's case is resolved as "merged into #N". An event on s
 (a consolidated shipment) moves the case to the order most of its events reach and counts the
 events on the other orders as partner exceptions there, as if they had arrived bound.
 
-Resolved cases stay where they are: they are history, and moving them would not change what
-anyone has to do."""
+Resolved cases move too, for the record: a failed delivery attempt that opened and cleared on a
+tracking number before the number was bound is still part of the order's story, and an agent on
+the order's page (or `?order=` of the queue) must see it. Such a case is only re-keyed to the
+order (subject, fingerprint, order, `previous` link, a `moved` entry): it stays resolved, keeps
+its occurrences and is never merged into the order's unresolved case. Re-keying it is safe
+whatever the order holds, since the unique constraint on fingerprints covers unresolved cases
+only. Its events are not counted on the other orders of a consolidated shipment: that would open
+there a condition that is already over."""
 
 from collections import defaultdict
 from datetime import datetime
@@ -40,8 +46,8 @@ Occurrence = tuple[int, datetime]  # (event id, occurred_at)
 
 
 def cases_rebind(event_ids: list[int]) -> list[int]:
-    """Move every unresolved ref-subject partner case with an occurrence among these events
-    (the events correlation has just placed on an order) to that order.
+    """Move every ref-subject partner case (unresolved or resolved) with an occurrence among
+    these events (the events correlation has just placed on an order) to that order.
     Returns the ids of the cases that moved or were merged away."""
     if not event_ids:
         return []
@@ -49,7 +55,6 @@ def cases_rebind(event_ids: list[int]) -> list[int]:
         event_id__any=event_ids,
         case__kind=ExceptionKind.PARTNER_EXCEPTION,
         case__order__isnull=True,
-        case__status__in=ACTIVE_STATUSES,
     )
     # The common answer is "nothing": one probe of the occurrences' event index.
     occurrences = list(waiting.values_list("case_id", "event_id", "occurred_at"))
@@ -95,13 +100,19 @@ def _case_move(case: ExceptionCase, orders: dict[OrderRef, list[Occurrence]], at
     code = _partner_code(case)
     target_fp = f"{ExceptionKind.PARTNER_EXCEPTION}:{case.source_type}:{code}:{subject}"
     with transaction.atomic():
+        if case.status == CaseStatus.RESOLVED:
+            return _move_resolved(case, target_fp, subject, order_id, order_key, at)
         target = ExceptionCase.objects.filter(fingerprint=target_fp, status__in=ACTIVE_STATUSES).first()
         if target is None or (target.id == case.id and case.order_id is None):
             # (The second: a case opened on the order's own id before the order existed, by the
             # early stage; it keeps its fingerprint and gets its order.)
             target = _move(case, target_fp, subject, order_id, order_key, at)
         if target is None:
-            return False  # resolved or moved meanwhile
+            # Moved meanwhile, or resolved meanwhile: then it moves as history.
+            case.refresh_from_db(fields=["status", "order"])
+            if case.status == CaseStatus.RESOLVED and case.order_id is None:
+                return _move_resolved(case, target_fp, subject, order_id, order_key, at)
+            return False
         if target.id != case.id and not _merge(case, target, order_id, order_key, at):
             return False
         _clear_if_over(target, order_id, code, at)
@@ -143,6 +154,39 @@ def _move(
     case_changed(case.id)
     case.refresh_from_db()
     return case
+
+
+def _move_resolved(
+    case: ExceptionCase, target_fp: str, subject: str, order_id: int, order_key: str, at: datetime
+) -> bool:
+    """Re-key a resolved case in place (compare-and-set on `order IS NULL` and resolved): it
+    stays resolved, next to whatever the order holds under `target_fp` (the unique constraint
+    covers unresolved cases only). Its `previous` is the order's latest earlier resolved case of
+    that fingerprint, as for a moved unresolved case."""
+    previous = (
+        ExceptionCase.objects.filter(fingerprint=target_fp, status=CaseStatus.RESOLVED, id__lt=case.id)
+        .order_by("-id")
+        .first()
+    )
+    old_fp, old_subject = case.fingerprint, case.subject
+    won = ExceptionCase.objects.filter(id=case.id, order__isnull=True, status=CaseStatus.RESOLVED).update(
+        subject=subject,
+        fingerprint=target_fp,
+        order_id=order_id,
+        previous_id=case.previous_id or (previous.id if previous else None),
+    )
+    if not won:
+        return False
+    # As in `_move`: an event already counted under the order's fingerprint keeps that count
+    # (one occurrence per fingerprint and event); in the usual case there is none, and the
+    # occurrences and their counts are unchanged.
+    taken = ExceptionOccurrence.objects.filter(fingerprint=target_fp).exclude(case_id=case.id).values("event_id")
+    if ExceptionOccurrence.objects.filter(case_id=case.id, event_id__in=taken).delete()[0]:
+        case_aggregate(case.id)
+    ExceptionOccurrence.objects.filter(case_id=case.id).update(fingerprint=target_fp)
+    activity_record(case.id, ActivityAction.MOVED, at, order=order_key, subject=old_subject, fingerprint=old_fp)
+    case_changed(case.id)
+    return True
 
 
 def _merge(case: ExceptionCase, target: ExceptionCase, order_id: int, order_key: str, at: datetime) -> bool:

@@ -101,9 +101,9 @@ def first_stops(policy: SlaPolicy, order_ids: list[int]) -> dict[int, Stop]:
     if not policy.stop or not order_ids:
         return stops
     rows = (
-        TimelineEntry.objects.filter(order_id__any=order_ids, event__type__any=list(policy.stop))
+        TimelineEntry.objects.filter(order_id__any=order_ids, event_type__any=list(policy.stop))
         .order_by("order_id", "occurred_at", "event_id")
-        .values_list("order_id", "event_id", "occurred_at", "event__type")
+        .values_list("order_id", "event_id", "occurred_at", "event_type")
     )
     for order_id, event_id, occurred_at, type_ in rows:
         stops.setdefault(order_id, Stop(event_id, occurred_at, type_))
@@ -126,9 +126,9 @@ def _milestones(
     if not order_ids or not types:
         return starts, stops
     rows = (
-        TimelineEntry.objects.filter(order_id__any=order_ids, event__type__any=types)
+        TimelineEntry.objects.filter(order_id__any=order_ids, event_type__any=types)
         .order_by("order_id", "occurred_at", "event_id")
-        .values_list("order_id", "event_id", "occurred_at", "event__type")
+        .values_list("order_id", "event_id", "occurred_at", "event_type")
     )
     starting: dict[str, list[int]] = {}
     stopping: dict[str, list[int]] = {}
