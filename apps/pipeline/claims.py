@@ -157,8 +157,9 @@ DeadLetterHook = Callable[[RawMessage], object]
 
 
 def release_after_failure(message: RawMessage, exc: Exception, *, on_dead_letter: Sequence[DeadLetterHook]) -> None:
-    """Back to `received` for a retry, or `failed` (dead letter) after the last attempt."""
-    message.refresh_from_db(fields=["attempts"])
+    """Back to `received` for a retry, or `failed` (dead letter) after the last attempt.
+    `message.attempts` is this worker's claim (read right after it): not refreshed, so that a
+    slow worker whose claim was healed and taken over leaves the new claim alone."""
     _release(message, f"{type(exc).__name__}: {exc}", on_dead_letter=on_dead_letter)
     logger.error(
         "message processing failed (attempt %s)%s",
@@ -186,8 +187,9 @@ def _release(message: RawMessage, error: str, *, on_dead_letter: Sequence[DeadLe
 
 
 def release_untried(message: RawMessage) -> None:
-    """A batch companion of a failed message: back in line, the attempt not counted."""
-    RawMessage.objects.filter(id=message.id, status=MessageStatus.PROCESSING).update(
+    """A batch companion of a failed message: back in line, the attempt not counted (if the
+    claim is still this worker's)."""
+    RawMessage.objects.filter(id=message.id, status=MessageStatus.PROCESSING, attempts=message.attempts).update(
         status=MessageStatus.RECEIVED, attempts=F("attempts") - 1
     )
 
