@@ -186,12 +186,13 @@ def _release(message: RawMessage, error: str, *, on_dead_letter: Sequence[DeadLe
     return bool(released)
 
 
-def release_untried(message: RawMessage) -> None:
+def release_untried(message: RawMessage) -> bool:
     """A batch companion of a failed message: back in line, the attempt not counted (if the
     claim is still this worker's)."""
-    RawMessage.objects.filter(id=message.id, status=MessageStatus.PROCESSING, attempts=message.attempts).update(
-        status=MessageStatus.RECEIVED, attempts=F("attempts") - 1
-    )
+    released = RawMessage.objects.filter(
+        id=message.id, status=MessageStatus.PROCESSING, attempts=message.attempts
+    ).update(status=MessageStatus.RECEIVED, attempts=F("attempts") - 1)
+    return released == 1
 
 
 def release_to_regular(message: RawMessage) -> None:

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 
 from apps.common.logging import log_context
+from apps.ingestion import queue
 from apps.ingestion.models import RawMessage
 
 from . import claims, metrics
@@ -53,7 +54,9 @@ def message_process(*, message_id: UUID | str, replay: bool = False) -> str | No
         except Exception as exc:
             claims.release_after_failure(primary, exc, on_dead_letter=ON_DEAD_LETTER)
             for other in messages[1:]:
-                claims.release_untried(other)
+                # Their own tasks found them claimed and are gone: queue them again.
+                if claims.release_untried(other):
+                    queue.enqueue(other.id)
             metrics.batch_failed()
             raise
         status = statuses.get(primary.id)
