@@ -82,6 +82,7 @@ class Listener:
     push_prefix: str = ""
     arrivals: dict[str, tuple[float, float]] = field(default_factory=dict)  # order -> (perf, wall)
     pushes: dict[str, float] = field(default_factory=dict)  # order -> perf
+    updates: dict[str, list[float]] = field(default_factory=dict)  # probe order -> perf of each order.updated
     frames: int = 0
     frame_bytes: int = 0
     error: BaseException | None = None
@@ -111,7 +112,9 @@ class Listener:
                 self.frames += 1
                 self.frame_bytes += len(text)
                 message = orjson.loads(text)
-                if message.get("type") == "order.updated" and message["order"].startswith(self.push_prefix):
+                if message.get("type") == "order.updated" and message["order"].startswith(self.probe_prefix):
+                    self.updates.setdefault(message["order"], []).append(now)
+                elif message.get("type") == "order.updated" and message["order"].startswith(self.push_prefix):
                     self.pushes.setdefault(message["order"], now)
                 elif message.get("type") == "exception.opened":
                     order = message["exception"].get("order") or ""
@@ -348,6 +351,14 @@ def run(
         if arrival is not None:
             probe.arrived, probe.arrived_wall = arrival
     latencies = [p.latency_ms for p in probes if p.latency_ms is not None]
+    # POST → the order page hears `order.updated` (the regular lane: timeline, projection): the
+    # first one after the probe was sent (its order was created beforehand, and only the probe
+    # changes it since).
+    updated = [
+        (min(t for t in listener.updates.get(p.order, []) if t > p.sent) - p.sent) * 1000
+        for p in probes
+        if any(t > p.sent for t in listener.updates.get(p.order, []))
+    ]
     push_latencies = [(listener.pushes[k] - t) * 1000 for k, t in pushed.items() if k in listener.pushes]
     report = holder["report"]
     result: dict[str, Any] = {
@@ -376,6 +387,7 @@ def run(
         },
         "probes": {"sent": len(probes), "arrived": len(latencies), "lost": len(probes) - len(latencies)},
         "latency_ms": summary(latencies),
+        "order_updated_ms": {**summary(updated), "arrived": len(updated)},
         "segments_ms": _segments(probes),
         "push_only_ms": {**summary(push_latencies), "sent": len(pushed), "arrived": len(push_latencies)},
         "socket": {"frames": listener.frames, "bytes": listener.frame_bytes},

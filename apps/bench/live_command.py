@@ -38,6 +38,12 @@ def report_lines(result: dict[str, Any]) -> list[str]:
         lines.append(
             f"POST → websocket exception.opened: p50 {lat['p50']} ms, p95 {lat['p95']} ms, max {lat['max']} ms"
         )
+    updated = result.get("order_updated_ms", {})
+    if updated.get("p50") is not None:
+        lines.append(
+            f"POST → websocket order.updated ({updated['arrived']}/{probes['sent']}): p50 {updated['p50']} ms, "
+            f"p95 {updated['p95']} ms, max {updated['max']} ms"
+        )
     for name, label in (
         ("post_to_received", "POST → raw message committed (HTTP)"),
         ("received_to_socket", "→ socket (early lane: queue, store, exceptions, commit, push)"),

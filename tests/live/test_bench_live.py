@@ -55,6 +55,7 @@ def test_the_report_says_whether_the_bar_is_met() -> None:
         },
         "probes": {"sent": 120, "arrived": 120, "lost": 0},
         "latency_ms": {"p50": 90.0, "p95": 180.0, "max": 240.0, "mean": 100.0},
+        "order_updated_ms": {"p50": 300.0, "p95": 700.0, "max": 900.0, "mean": 350.0, "arrived": 118},
         "segments_ms": {"received_to_socket": {"p50": 10.0, "p95": 20.0, "max": 30.0, "mean": 12.0}},
         "push_only_ms": {"p50": 5.0, "p95": 7.0, "max": 9.0, "mean": 5.0, "sent": 120, "arrived": 120},
         "socket": {"frames": 10, "bytes": 1000},
@@ -65,6 +66,7 @@ def test_the_report_says_whether_the_bar_is_met() -> None:
     assert "p50 90.0 ms, p95 180.0 ms" in text
     assert "→ socket (early lane: queue, store, exceptions, commit, push): p50 10.0 ms, p95 20.0 ms" in text
     assert "push alone" in text
+    assert "POST → websocket order.updated (118/120): p50 300.0 ms, p95 700.0 ms" in text
     assert "bar: p95 <= 250 ms: meets" in text
 
 
@@ -83,6 +85,7 @@ def test_a_short_run_on_the_real_processes(monkeypatch: pytest.MonkeyPatch) -> N
     assert result["probes"]["lost"] == 0  # every probe's exception.opened reached the socket
     assert result["push_only_ms"]["arrived"] == result["push_only_ms"]["sent"]
     assert result["latency_ms"]["p50"] > 0
+    assert result["order_updated_ms"]["arrived"] == result["probes"]["sent"]  # the order page heard each probe
     assert set(result["segments_ms"]) == {
         "post_to_received",
         "received_to_socket",
