@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 import httpx
 import orjson
@@ -82,7 +83,7 @@ class Listener:
     push_prefix: str = ""
     arrivals: dict[str, tuple[float, float]] = field(default_factory=dict)  # order -> (perf, wall)
     pushes: dict[str, float] = field(default_factory=dict)  # order -> perf
-    updates: dict[str, list[float]] = field(default_factory=dict)  # probe order -> perf of each order.updated
+    updates: dict[str, list[tuple[float, float]]] = field(default_factory=dict)  # probe order -> (perf, wall)
     frames: int = 0
     frame_bytes: int = 0
     error: BaseException | None = None
@@ -113,7 +114,7 @@ class Listener:
                 self.frame_bytes += len(text)
                 message = orjson.loads(text)
                 if message.get("type") == "order.updated" and message["order"].startswith(self.probe_prefix):
-                    self.updates.setdefault(message["order"], []).append(now)
+                    self.updates.setdefault(message["order"], []).append((now, wall))
                 elif message.get("type") == "order.updated" and message["order"].startswith(self.push_prefix):
                     self.pushes.setdefault(message["order"], now)
                 elif message.get("type") == "exception.opened":
@@ -212,6 +213,27 @@ def _segments(probes: list[Probe]) -> dict[str, dict[str, float]]:
         "regular_queue_wait": summary(wait),
         "post_to_processed": summary(regular),
     }
+
+
+def _order_updated_ms(probes: list[Probe], updates: dict[str, list[tuple[float, float]]]) -> list[float]:
+    """POST → the `order.updated` that follows the regular lane's commit (timeline and projection
+    up to date): the first one the socket heard after the probe's message was stamped processed.
+    (The early lane's case already sends one `order.updated`, for the open exception count, which
+    says nothing about the timeline.)"""
+    processed = dict(
+        RawMessage.objects.filter(id__in=[p.message_id for p in probes if p.message_id]).values_list(
+            "id", "processed_at"
+        )
+    )
+    out = []
+    for p in probes:
+        done = processed.get(UUID(p.message_id)) if p.message_id else None
+        if done is None:
+            continue
+        after = [perf for perf, wall in updates.get(p.order, []) if wall >= done.timestamp()]
+        if after:
+            out.append((min(after) - p.sent) * 1000)
+    return out
 
 
 def _machine() -> dict[str, Any]:
@@ -351,14 +373,7 @@ def run(
         if arrival is not None:
             probe.arrived, probe.arrived_wall = arrival
     latencies = [p.latency_ms for p in probes if p.latency_ms is not None]
-    # POST → the order page hears `order.updated` (the regular lane: timeline, projection): the
-    # first one after the probe was sent (its order was created beforehand, and only the probe
-    # changes it since).
-    updated = [
-        (min(t for t in listener.updates.get(p.order, []) if t > p.sent) - p.sent) * 1000
-        for p in probes
-        if any(t > p.sent for t in listener.updates.get(p.order, []))
-    ]
+    updated = _order_updated_ms(probes, listener.updates)
     push_latencies = [(listener.pushes[k] - t) * 1000 for k, t in pushed.items() if k in listener.pushes]
     report = holder["report"]
     result: dict[str, Any] = {
