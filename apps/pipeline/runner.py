@@ -11,7 +11,7 @@ import time
 from uuid import UUID
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 
 from apps.common.logging import log_context
 from apps.ingestion import queue
@@ -64,13 +64,21 @@ def message_process(*, message_id: UUID | str, replay: bool = False) -> str | No
         return status
 
 
-def batch_run(messages: list[RawMessage], stages: tuple[Stage, ...], *, lane: str = "regular") -> dict[UUID, str]:
+def batch_run(
+    messages: list[RawMessage], stages: tuple[Stage, ...], *, lane: str = "regular", lock_timeout_ms: int = 0
+) -> dict[UUID, str]:
     """Run `stages` on these claimed messages in one transaction, timed. Returns each message's
-    final status (a message whose claim was taken over meanwhile is left out)."""
+    final status (a message whose claim was taken over meanwhile is left out).
+
+    `lock_timeout_ms` (PostgreSQL): give up, with OperationalError (lock_not_available), rather
+    than wait longer than this for any lock another batch holds (the early lane's full run)."""
     for retry in range(CONFLICT_RETRIES + 1):
         batch, timings = Batch(messages=[]), {}
         try:
             with transaction.atomic():
+                if lock_timeout_ms and connection.vendor == "postgresql":
+                    with connection.cursor() as cursor:
+                        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{lock_timeout_ms}ms"])
                 held = claims.hold(messages)
                 batch.messages = [m for m in messages if m.id in held]
                 for stage in stages:

@@ -289,6 +289,9 @@ INGEST_BATCH_EVENTS = env.int("INGEST_BATCH_EVENTS", default=2000)
 # webhook) has its partner exceptions opened before correlation, by a worker of its own queue.
 # 0 turns the lane off. Workers started without -Q consume both queues (controltower/celery.py).
 INGEST_EARLY_MAX_EVENTS = env.int("INGEST_EARLY_MAX_EVENTS", default=10)
+# The early lane first tries the whole pipeline on its message, waiting at most this long for a
+# lock another batch holds (then it opens the exceptions only and hands over). 0: never tries.
+INGEST_EARLY_LOCK_TIMEOUT_MS = env.int("INGEST_EARLY_LOCK_TIMEOUT_MS", default=100)
 INGEST_EARLY_QUEUE = env.str("CELERY_EARLY_QUEUE", default=f"{CELERY_TASK_DEFAULT_QUEUE}-early")
 
 # --- EXCEPTIONS ----------------------------------------------------------------------------

@@ -5,10 +5,13 @@ message in full and counts nothing twice.
 Each test receives a message, runs only the early lane (`message_process_early`), checks what an
 operations lead would see at that moment, then runs the regular lane and checks again."""
 
+import os
 from typing import Any
 
 import orjson
+import psycopg
 import pytest
+from django.db import connection
 
 from apps.correlation.selectors import unmatched_events
 from apps.exceptions.choices import CaseStatus, ExceptionKind
@@ -32,9 +35,12 @@ ENQUEUE = queue.enqueue  # the real one, for the routing test
 
 
 @pytest.fixture(autouse=True)
-def _lanes_by_hand(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+def _lanes_by_hand(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, settings: Any) -> None:
     """Celery is eager in the tests: the early lane would hand the message straight on to the
-    regular one. These tests run each lane themselves (but the one that posts)."""
+    regular one. These tests run each lane themselves (but the one that posts). And they test the
+    lane's exceptions-before-correlation path: its full attempt is off unless a test turns it on."""
+    if "full_attempt" not in request.fixturenames:
+        settings.INGEST_EARLY_LOCK_TIMEOUT_MS = 0
     if "post_events" not in request.fixturenames:
         monkeypatch.setattr(queue, "enqueue", lambda *args, **kwargs: None)
 
@@ -269,3 +275,49 @@ def test_an_early_event_whose_message_dead_letters_stays_unmatched(known_order, 
     assert message.status == MessageStatus.FAILED
     assert unmatched() == ["lastmile-delivery.attempted-" + T(14)]  # not lost from sight
     assert [c.order.value for c in partner_cases()] == ["SO-1"]  # the early case stays too
+
+
+# --- the full attempt ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def full_attempt(settings: Any) -> None:
+    settings.INGEST_EARLY_LOCK_TIMEOUT_MS = 100
+
+
+def test_with_nothing_in_its_way_the_early_lane_processes_the_message_in_full(
+    known_order, full_attempt, sent, django_capture_on_commit_callbacks
+):
+    message = attempt(known_order, {"tracking_number": "1Z1"})
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert message_process_early(message_id=message.id) is True
+
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == (MessageStatus.PROCESSED, 0)
+    [case] = partner_cases()
+    assert (case.order.value, case.occurrences) == ("SO-1", 1)
+    assert not unmatched_events().exists()  # on SO-1's timeline already
+    assert "order.updated" in {m["type"] for m in sent_messages(sent)}
+    assert message_process(message_id=message.id) is None  # nothing left for the regular lane
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgres"), reason="needs PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_when_a_batch_holds_the_order_the_early_lane_opens_the_case_and_hands_over(world, full_attempt):
+    world.send("erp", "order.created", {"order": "SO-1"}, T(8))
+    world.send("tms", "shipment.planned", {"order": "SO-1", "shipment": "SH-1", "tracking_number": "1Z1"}, T(9))
+    message = attempt(world, {"tracking_number": "1Z1"})
+    db = connection.settings_dict
+    with psycopg.connect(host=db["HOST"], port=db["PORT"], user=db["USER"], dbname=db["NAME"]) as other:
+        # Another batch holds the order (as correlation does) for the whole early attempt.
+        other.execute("SELECT id FROM correlation_node WHERE kind = 'order' AND value = 'SO-1' FOR NO KEY UPDATE")
+
+        assert message_process_early(message_id=message.id) is True
+
+        message.refresh_from_db()
+        assert (message.status, message.attempts) == (MessageStatus.RECEIVED, 0)  # handed over
+        assert [c.order.value for c in partner_cases()] == ["SO-1"]  # the case is there already
+    assert message_process(message_id=message.id) == MessageStatus.PROCESSED
+    assert [c.occurrences for c in partner_cases()] == [1]
