@@ -26,27 +26,28 @@ logger = logging.getLogger(__name__)
 def message_process_early(*, message_id: UUID | str) -> bool:
     """The early lane for a small message that announces an exception or clearing event.
 
-    1. Its EARLY_STAGES, in a transaction of their own: its events stored unmatched, its partner
-       exceptions opened from the committed graph (no graph lock), the message handed back to
-       `received`. The exception reaches the queue page at this commit, whatever the load.
-    2. Then, since batches correlate in parallel, the whole pipeline on it (STAGES), waiting at
-       most INGEST_EARLY_LOCK_TIMEOUT_MS for any lock: a webhook about an order no regular batch
-       holds right now is done — timeline, projection, `order.updated` — in tens of ms instead of
-       waiting behind a large batch. When a lock is busy (a regular batch is on that order),
-       nothing of that attempt is kept and the regular lane processes the message in full (its
-       events are then "restored", its exceptions found counted). 0 skips this step.
+    First it tries to process the message **in full** (STAGES: correlation, exceptions, SLA,
+    `order.updated`), without waiting more than INGEST_EARLY_LOCK_TIMEOUT_MS for a lock: since
+    batches correlate in parallel, a webhook about an order no regular batch holds right now is
+    done in tens of ms instead of waiting behind a large batch. When a lock is busy (a regular
+    batch is on the same order) it falls back to the EARLY_STAGES — its events stored unmatched,
+    its partner exceptions opened from the committed graph — and hands the message to the
+    regular lane in the same transaction, which processes it in full (its events "restored").
+    INGEST_EARLY_LOCK_TIMEOUT_MS=0 skips the full attempt.
 
-    Until step 1 commits the message is `early_pending`: the regular lane's batches do not take
-    it along (its own task, or the heal sweep's, still processes it if no early worker runs). The
-    claims count no attempt. Nothing is lost if this fails or the worker dies: the message is
-    back to `received`, or still `processing` with no live lock, which the heal sweep frees;
-    either way the regular lane processes it in full. Returns whether the early stages ran."""
+    Until then the message is `early_pending`: the regular lane's batches do not take it along
+    (its own task, or the heal sweep's, still processes it if no early worker runs). The claim
+    counts no attempt. Nothing is lost if this fails or the worker dies: the message is back to
+    `received`, or still `processing` with no live lock, which the heal sweep frees; either way
+    the regular lane processes it in full. Returns whether any stage ran."""
     claimed = RawMessage.objects.filter(
         id=message_id, status=MessageStatus.RECEIVED, attempts=0, early_pending=True
     ).update(status=MessageStatus.PROCESSING, processing_started_at=now())
     if not claimed:
         return False  # the regular lane (or a replay) has it already
     message = RawMessage.objects.select_related("feed").get(id=message_id)
+    if settings.INGEST_EARLY_LOCK_TIMEOUT_MS > 0 and _in_full(message):
+        return True
     ran = False
     try:
         batch_run([message], EARLY_STAGES, lane="early")
@@ -54,29 +55,17 @@ def message_process_early(*, message_id: UUID | str) -> bool:
     except Exception:
         logger.warning("early lane failed; the regular lane will process the message", exc_info=True)
         release_to_regular(message)
-    if settings.INGEST_EARLY_LOCK_TIMEOUT_MS > 0 and _in_full(message):
-        return ran
     queue.enqueue(message.id)
     return ran
 
 
 def _in_full(message: RawMessage) -> bool:
-    """Claim the handed-back message again and run the whole pipeline on it, giving up on any
-    lock wait over the timeout. Returns whether the message is done."""
-    claimed = RawMessage.objects.filter(id=message.id, status=MessageStatus.RECEIVED, attempts=0).update(
-        status=MessageStatus.PROCESSING, processing_started_at=now()
-    )
-    if not claimed:
-        return True  # a regular batch took it along meanwhile: it is that batch's now
+    """The whole pipeline on this one message, giving up on any lock wait over the timeout.
+    Returns whether the message is done (False: nothing was written, fall back)."""
     try:
         batch_run([message], STAGES, lane="early", lock_timeout_ms=settings.INGEST_EARLY_LOCK_TIMEOUT_MS)
     except OperationalError as exc:
         if getattr(exc.__cause__, "sqlstate", None) != "55P03":  # lock_not_available
-            logger.warning("early lane's full run failed; the regular lane will process it", exc_info=True)
-        release_to_regular(message)
-        return False
-    except Exception:
-        logger.warning("early lane's full run failed; the regular lane will process it", exc_info=True)
-        release_to_regular(message)
+            raise
         return False
     return True
