@@ -281,10 +281,14 @@ METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 # Off only to show, in a test, what those locks prevent.
 CORRELATION_LOCKING = env.bool("CORRELATION_LOCKING", default=True)
 # Messages processed together when a backlog builds up (apps.pipeline.runner.message_process).
-INGEST_BATCH_MESSAGES = env.int("INGEST_BATCH_MESSAGES", default=20)
-# ...and at most this many events: bounds a batch's transaction, so that a small message queued
-# behind a backlog (a live update) waits for one bounded batch, not for 20 large messages.
-INGEST_BATCH_EVENTS = env.int("INGEST_BATCH_EVENTS", default=2000)
+# A batch takes what waits, so it is small when the workers keep up and grows only under backlog,
+# where one refresh per order for many messages is what lets the workers catch up: on 2 vCPUs,
+# 2,000 events at most gave ~3,000 events/s end to end, 8,000 gave 4,400-5,600 (docs/benchmarks.md,
+# 2026-12-02). Small exception messages do not wait behind a batch: the early lane takes them.
+INGEST_BATCH_MESSAGES = env.int("INGEST_BATCH_MESSAGES", default=80)
+# ...and at most this many events: bounds a batch's transaction (and so what a message queued
+# behind a backlog waits for).
+INGEST_BATCH_EVENTS = env.int("INGEST_BATCH_EVENTS", default=8000)
 # The early lane (docs/live.md "Early exceptions"): a message of at most this many events (a
 # webhook) has its partner exceptions opened before correlation, by a worker of its own queue.
 # 0 turns the lane off. Workers started without -Q consume both queues (controltower/celery.py).
