@@ -246,15 +246,17 @@ def _abandoned(at: datetime) -> list[RawMessage]:
     gone), or, elsewhere, that have been in `processing` for INGEST_PROCESSING_TIMEOUT."""
     if connection.vendor != "postgresql":
         return list(
-            RawMessage.objects.filter(
-                status=MessageStatus.PROCESSING, processing_started_at__lt=at - settings.INGEST_PROCESSING_TIMEOUT
-            )
+            RawMessage.objects.select_related("feed")
+            .defer("body")
+            .filter(status=MessageStatus.PROCESSING, processing_started_at__lt=at - settings.INGEST_PROCESSING_TIMEOUT)
         )
     with transaction.atomic():
         # SKIP LOCKED: a row a live worker's transaction holds is not returned. The lock taken
         # here is this short transaction's; _release then updates the row compare-and-set.
         return list(
-            RawMessage.objects.select_for_update(skip_locked=True)
+            RawMessage.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("feed")
+            .defer("body")  # up to 5,000 rows: the raw bodies are not needed to free them
             .filter(status=MessageStatus.PROCESSING, processing_started_at__lt=at - settings.INGEST_CLAIM_GRACE)
             .order_by("received_at")[:5000]
         )

@@ -66,6 +66,10 @@ def _in_full(message: RawMessage) -> bool:
         batch_run([message], STAGES, lane="early", lock_timeout_ms=settings.INGEST_EARLY_LOCK_TIMEOUT_MS)
     except OperationalError as exc:
         if getattr(exc.__cause__, "sqlstate", None) != "55P03":  # lock_not_available
-            raise
+            logger.warning("early lane's full run failed; opening its exceptions only", exc_info=True)
+        return False
+    except Exception:
+        # Rolled back, claim still ours: the exceptions-only path and the regular lane retry it.
+        logger.warning("early lane's full run failed; opening its exceptions only", exc_info=True)
         return False
     return True
