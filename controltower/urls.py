@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("apps.correlation.api.urls")),
     path("", include("apps.exceptions.api.urls")),
     path("", include("apps.sla.api.urls")),
+    path("", include("apps.finance.api.urls")),
 ]
 
 urlpatterns = [
@@ -23,6 +24,7 @@ urlpatterns = [
     path("", include("apps.ingestion.urls")),
     path("", include("apps.correlation.urls")),
     path("", include("apps.sla.urls")),
+    path("", include("apps.finance.urls")),
     path("", include("apps.dashboard.urls")),
     path("", include("apps.exceptions.urls")),
 ]

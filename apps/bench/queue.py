@@ -199,7 +199,7 @@ def _orders_ensure(count: int, rng: random.Random, at: datetime) -> list[tuple[i
             with raw.copy(
                 "COPY correlation_orderprojection (order_id, order_key, stage, partial, customer, service_level, "
                 "promised_by, eta, eta_feed, systems, shipments, warehouse_tasks, aliases, on_hold, event_count, "
-                "fold, last_event_at, updated_at) FROM STDIN"
+                "ledger, fold, last_event_at, updated_at) FROM STDIN"
             ) as copy:
                 for node_id, key in created:
                     promised = at + timedelta(hours=rng.uniform(-24, 72))
@@ -208,7 +208,7 @@ def _orders_ensure(count: int, rng: random.Random, at: datetime) -> list[tuple[i
                             node_id, key, rng.choice(STAGES), False, rng.choice(CUSTOMERS),
                             rng.choice(["standard", "express", "next-day"]), promised,
                             promised + timedelta(hours=rng.uniform(-6, 12)), "", "{}", "[]", "[]", "{}",
-                            False, rng.randint(3, 30), "{}", at - timedelta(hours=rng.uniform(0, 48)), at,
+                            False, rng.randint(3, 30), "{}", "{}", at - timedelta(hours=rng.uniform(0, 48)), at,
                         )
                     )  # fmt: skip
         existing.extend(created)

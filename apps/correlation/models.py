@@ -152,6 +152,9 @@ class OrderProjection(models.Model):
     pod = models.JSONField(null=True, blank=True)
     on_hold = models.BooleanField(default=False)
     event_count = models.PositiveIntegerField(default=0)
+    ledger = models.JSONField(
+        default=dict, help_text="quantities, deliveries, invoices and milestones reconciliation compares (ledger.py)"
+    )
     fold = models.JSONField(default=dict, help_text="fold state (apps/correlation/projection.py)")
     last_event_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)

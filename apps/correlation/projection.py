@@ -17,6 +17,8 @@ from typing import Any
 from apps.common.time import parse_iso
 from apps.events.taxonomy import STAGE_OF_TYPE, STAGE_ORDER, STAGE_RANK, EventType, Stage
 
+from .ledger import empty_ledger, ledger_apply, ledger_finish
+
 SHIPPING_RANK = STAGE_RANK[Stage.SHIPPED]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 Key = list[int]  # [occurred µs, received µs, event id]: the timeline's total order
@@ -72,6 +74,7 @@ def empty_state() -> dict[str, Any]:
         "terminal": None,
         "count": 0,
         "last": None,
+        "ledger": empty_ledger(),
     }
 
 
@@ -89,12 +92,14 @@ def apply(state: dict[str, Any], e: TimelineEvent, shipments: list[ShipmentFacts
         state["last"] = [key, e.occurred_at.isoformat()]
     _latest(state["systems"], e.system, key, {"type": e.type, "occurred_at": e.occurred_at.isoformat()})
     stage = STAGE_OF_TYPE.get(e.type)
+    named = [s for s in shipments if _names_shipment(e, s)]
+    # A state stored before the ledger existed: rebuild_projections fills it from the timeline.
+    ledger_apply(state.setdefault("ledger", empty_ledger()), e, key, [s.id for s in named])
     if stage in (Stage.CANCELLED, Stage.RETURNED):
         if state["terminal"] is None or key > state["terminal"][0]:
             state["terminal"] = [key, stage]
     elif stage is not None:
         rank = STAGE_RANK[stage]
-        named = [s for s in shipments if _names_shipment(e, s)]
         if named and rank >= SHIPPING_RANK:
             for s in named:
                 state["shipment_rank"][s.id] = max(rank, state["shipment_rank"].get(s.id, -1))
@@ -159,6 +164,7 @@ def finish(
         "eta_feed": eta[1] if eta[0] else "",
         "pod": _fact(state, "pod"),
         "on_hold": _fact(state, "on_hold", False),
+        "ledger": ledger_finish(state.get("ledger") or empty_ledger()),
         "fold": state,
     }
 

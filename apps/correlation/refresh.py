@@ -17,6 +17,7 @@ from django.db import connection
 from apps.events.models import CanonicalEvent
 
 from .graph import Closure, closures
+from .ledger import LINE_TYPES
 from .locks import GraphLocks
 from .membership import BatchEdges, closures_grown, members_store
 from .models import Link, Node, TimelineEntry
@@ -270,7 +271,16 @@ def _closure_facts(
 
 
 # Only the parts of the body a projection reads: less JSON over the wire on the hot path.
-_BODY_KEYS = ("body__customer", "body__service_level", "body__promised_by", "body__eta", "body__pod")
+_BODY_KEYS = (
+    "body__customer",
+    "body__service_level",
+    "body__promised_by",
+    "body__eta",
+    "body__pod",
+    "body__amount",
+    "body__reason",
+    "body__lines",
+)
 
 
 def _feed_slugs() -> dict[int, str]:
@@ -285,6 +295,8 @@ _EVENT_COLUMNS = ("id", "type", "system", "feed_id", "occurred_at", "received_at
 
 def _lean(row: tuple, slugs: dict[int, str]) -> tuple:
     body = {k[6:]: v for k, v in zip(_BODY_KEYS, row[7:], strict=True) if v is not None}
+    if row[1] not in LINE_TYPES:
+        body.pop("lines", None)
     return (*row[:3], slugs.get(row[3], ""), *row[4:7], body)
 
 

@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from apps.common.time import duration_text, now, parse_iso
 from apps.events.taxonomy import EVENT_TYPES, EXCEPTION_TYPES, STAGE_OF_TYPE, STAGE_RANK, TERMINAL_STAGES, System
 from apps.feeds.selectors import feed_list
+from apps.finance.selectors import order_holds, order_reconciliation
 
 from .selectors import order_get, order_stages, search, timeline, unmatched_event_list
 
@@ -67,6 +68,12 @@ def order_detail(request: HttpRequest, order_key: str) -> HttpResponse:
         # newest first: "what happened last" is what a caller asks
         "rows": [event_row(e, order_key=order.order_key) for e in reversed(events)],
         "chart": chart_data(events, promised_by=order.promised_by, eta=order.eta, now=at),
+    }
+    facts, verdict = order_reconciliation(order_id=order.order_id, at=at)
+    context |= {
+        "reconciliation": verdict,
+        "holds": order_holds(order_id=order.order_id),
+        "invoices": facts.invoices if facts else [],
     }
     return render(request, "correlation/order_detail.html", context)
 

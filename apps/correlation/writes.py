@@ -15,6 +15,7 @@ from apps.common.lookups import array_param as literal
 from apps.common.time import now
 from apps.events.models import CanonicalEvent
 
+from .ledger import LINE_TYPES
 from .models import Link, OrderProjection, TimelineEntry
 
 EntryRow = tuple[int, int, datetime, str, int, int | None]  # order, event, occurred_at, type, via, via_event
@@ -143,15 +144,19 @@ def event_ids_naming(refs: set[tuple[str, str]]) -> list[int]:
 def events_read(event_ids: list[int]) -> list[tuple[Any, ...]]:
     """PostgreSQL: (id, type, system, feed id, occurred_at, received_at, refs JSON, projection
     body JSON) of these events. The body keeps only what a projection reads (customer, service
-    level, promise, ETA, proof of delivery), JSON nulls dropped; JSON comes back as text for
+    level, promise, ETA, proof of delivery; amount, reason and counted lines for the ledger),
+    JSON nulls dropped; JSON comes back as text for
     orjson, which is several times faster than the driver's json.loads per value."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT id, type, system, feed_id, occurred_at, received_at, refs::text, "
             "jsonb_strip_nulls(jsonb_build_object('customer', body->'customer', 'service_level', "
-            "body->'service_level', 'promised_by', body->'promised_by', 'eta', body->'eta', 'pod', body->'pod'))::text "
+            "body->'service_level', 'promised_by', body->'promised_by', 'eta', body->'eta', 'pod', body->'pod', "
+            # The ledger's (ledger.py): amounts, failure reasons, and lines of the types it counts.
+            "'amount', body->'amount', 'reason', body->'reason', 'lines', CASE WHEN type = ANY(%s) "
+            "THEN body->'lines' END))::text "
             "FROM events_canonicalevent WHERE id = ANY(%s::bigint[])",
-            [literal(event_ids)],
+            [list(LINE_TYPES), literal(event_ids)],
         )
         rows: list[tuple[Any, ...]] = cursor.fetchall()
         return rows

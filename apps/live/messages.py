@@ -51,17 +51,28 @@ class OrderUpdatedMessage(TypedDict):
     open_exceptions: int
 
 
+class Amount(TypedDict):
+    value: str  # "125.00"
+    currency: str  # "EUR"
+
+
 class HoldItem(TypedDict):
-    """The item of `GET /api/v1/invoice-holds/` (http-api.md); the finance slice publishes it."""
+    """The item of `GET /api/v1/invoice-holds/` (http-api.md; apps.finance.items.hold_item builds
+    both). After `released_at` the fields are extensions (docs/finance.md)."""
 
     id: int
     invoice: str
     order: str | None
     status: str
     reason: str
-    amount: str | None
+    amount: Amount | None
     held_since: str
     released_at: str | None
+    customer: str
+    release_hint: str
+    manual: bool
+    outcome: str
+    posted_while_held: bool
 
 
 class HoldChangedMessage(TypedDict):

@@ -13,6 +13,8 @@ Order matters, and why:
   graph's row locks (apps/correlation/locks.py) that the rest of the transaction works under.
 * `cases_follow_binding` before `partner_exceptions`: an exception event of the same batch then
   joins a case that late binding has just moved to its order, instead of opening a second one.
+* `invoice_holds` after correlation (it reads the orders' ledgers, which correlate folds) and
+  before `reconciliation`, whose `posted_while_held` rule reads the holds.
 * `publish` last: it queues `order.updated` for the orders touched; every live message of the
   batch leaves in one push after the commit (apps/live/publish.py).
 
@@ -32,6 +34,8 @@ from apps.exceptions.services import exceptions_from_events
 from apps.exceptions.services.partner import exceptions_before_correlation
 from apps.exceptions.services.rebind import cases_rebind
 from apps.exceptions.services.system import dead_letter_record, system_batch_processed
+from apps.finance.facts import OrderFacts
+from apps.finance.services.reconciliation import orders_hold, orders_reconcile
 from apps.ingestion.choices import MessageStatus
 from apps.ingestion.formats import FORMATS, UnreadableBody
 from apps.ingestion.models import RawMessage
@@ -50,6 +54,7 @@ class Batch:
     event_ids: list[int] = field(default_factory=list)  # stored from these messages: new and restored
     placed_event_ids: set[int] = field(default_factory=set)  # on the timeline of an order correlate touched
     orders: set[int] = field(default_factory=set)  # order node ids correlate touched
+    order_facts: list[OrderFacts] = field(default_factory=list)  # their ledgers and holds (invoice_holds)
 
     @property
     def events(self) -> int:
@@ -125,6 +130,21 @@ def sla(batch: Batch) -> None:
     slas_from_orders(batch.event_ids)
 
 
+def invoice_holds(batch: Batch) -> None:
+    """Reads the ledgers (quantities, deliveries, invoices) of the orders correlate touched and
+    their invoice holds; writes holds placed, re-reasoned (awaiting_pod → delivery_failed…) and
+    released by the event that cleared them or ended by `invoice.cancelled`, each with its
+    history and a `hold.changed`. Sets `batch.order_facts`."""
+    batch.order_facts = orders_hold(sorted(batch.orders))
+
+
+def reconciliation(batch: Batch) -> None:
+    """Reads `batch.order_facts`; writes each order's reconciliation verdict (matched /
+    mismatched / pending, findings naming their rule) and opens or resolves its
+    `reconciliation` exceptions (finance queue for money, ops for movement)."""
+    orders_reconcile(batch.order_facts)
+
+
 def feed_health(batch: Batch) -> None:
     """Reads the batch's feeds; resolves their `feed_silent` case (the feed spoke) and their
     `ingestion` case once no dead letter is left."""
@@ -145,6 +165,8 @@ STAGES: tuple[Stage, ...] = (
     Stage("cases_follow_binding", cases_follow_binding),
     Stage("partner_exceptions", partner_exceptions),
     Stage("sla", sla),
+    Stage("invoice_holds", invoice_holds),
+    Stage("reconciliation", reconciliation),
     Stage("feed_health", feed_health),
     Stage("publish", publish),
 )

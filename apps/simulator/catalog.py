@@ -4,6 +4,7 @@ Offsets are what the sources put on their times (a German DC sends +01:00 in win
 site sends Z); the simulator keeps them fixed, as many real sources do."""
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,9 @@ PRODUCTS: list[tuple[str, str, str]] = [
     ("SKU-19131", "EA", "64.40"),
     ("SKU-20457", "CS", "112.00"),
 ]
+
+# What one EUR of the catalog's prices is invoiced as (fixed: the simulator has no markets).
+EUR_RATES: dict[str, Decimal] = {"EUR": Decimal("1"), "GBP": Decimal("0.86"), "USD": Decimal("1.08")}
 
 CARRIERS: dict[str, list[str]] = {
     "de": ["Elbe Spedition", "Rhein Cargo", "Südlast Logistik"],

@@ -1,7 +1,12 @@
 """The simulated world's building blocks: the event a system sends, the entities whose lives
 are played out, and the recorder that stamps every event with its source offset and the
-moment its system sends it."""
+moment its system sends it.
 
+The recorder holds two seeded generators: `r` plays the world (orders, shipments, runs, the
+feeds' lags) and `f` the finance traffic steered by `mix` (apps/simulator/mix.py), so that
+the mix never changes the physical world of a seed."""
+
+import copy
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -11,6 +16,7 @@ from typing import Any
 from apps.events.taxonomy import System
 
 from .catalog import Customer, Site
+from .mix import FINANCE_MIX, FinanceMix
 
 ERP, WMS, TMS, LASTMILE = System.ERP.value, System.WMS.value, System.TMS.value, System.LASTMILE.value
 # How long after the fact each system sends an event (seconds): the feed's lag.
@@ -45,6 +51,7 @@ class Item:
     seq: int
     system: str
     event: dict[str, Any]
+    withheld: bool = False  # never sent (a POD the last mile loses)
 
 
 @dataclass(slots=True)
@@ -57,11 +64,12 @@ class Order:
     promised: datetime
     lines: list[dict[str, Any]]
     kind: str  # "single" | "split" | "consolidated"
-    flags: frozenset[str] = frozenset()  # hold, changed, cancel_early, cancel_late, invoice_early
-    shipments: int = 0
-    shipped_at: datetime | None = None
-    delivered: list[datetime] = field(default_factory=list)
+    # hold, changed, cancel_early, cancel_late, invoice_early, pod_missing
+    flags: frozenset[str] = frozenset()
+    shipped: list[datetime] = field(default_factory=list)  # each shipment's pickup
+    delivered: list[datetime] = field(default_factory=list)  # when each POD reached the ERP (sent)
     failed: bool = False
+    short: bool = False  # picked or delivered fewer units than ordered
 
 
 @dataclass(slots=True)
@@ -72,6 +80,7 @@ class Parcel:
     task: str
     lpn: str
     packed: datetime
+    lines: list[dict[str, Any]] = field(default_factory=list)  # what was packed (picked quantities)
 
 
 @dataclass(slots=True)
@@ -92,8 +101,18 @@ class Shipment:
 class Recorder:
     """Collects the events of one world; ids and times come from its seeded generator."""
 
-    def __init__(self, rng: random.Random, start: datetime, end: datetime, prefix: str) -> None:
+    def __init__(
+        self,
+        rng: random.Random,
+        start: datetime,
+        end: datetime,
+        prefix: str,
+        *,
+        mix: FinanceMix = FINANCE_MIX,
+        finance_rng: random.Random | None = None,
+    ) -> None:
         self.r, self.start, self.end = rng, start, end
+        self.mix, self.f = mix, finance_rng if finance_rng is not None else random.Random(0)
         self.p = f"{prefix}-" if prefix else ""
         self.tp = "".join(c for c in prefix.upper() if c.isalnum())  # for all-digit style numbers
         self.items: list[Item] = []
@@ -103,11 +122,11 @@ class Recorder:
         self.counters[kind] += 1
         return self.counters[kind]
 
-    def minutes(self, lo: float, hi: float) -> timedelta:
-        return timedelta(minutes=self.r.uniform(lo, hi))
+    def minutes(self, lo: float, hi: float, rng: random.Random | None = None) -> timedelta:
+        return timedelta(minutes=(self.r if rng is None else rng).uniform(lo, hi))
 
-    def hours(self, lo: float, hi: float) -> timedelta:
-        return timedelta(hours=self.r.uniform(lo, hi))
+    def hours(self, lo: float, hi: float, rng: random.Random | None = None) -> timedelta:
+        return timedelta(hours=(self.r if rng is None else rng).uniform(lo, hi))
 
     def emit(
         self,
@@ -116,23 +135,36 @@ class Recorder:
         at: datetime,
         refs: dict[str, Any],
         site: Site | None = None,
+        *,
+        rng: random.Random | None = None,
         **fields: Any,
     ) -> Item:
         """An event at `at`, printed in the site's offset (Z without a site); the site is the
-        event's location unless `location` is given."""
+        event's location unless `location` is given. Its system sends it its lag later, drawn
+        from `rng` (default: the world's generator)."""
         offset = site.offset_minutes if site is not None else 0
         event: dict[str, Any] = {"type": str(type_), "occurred_at": stamp(at, offset), "refs": dict(refs)}
         if site is not None and "location" not in fields:
             event["location"] = site.as_location()
         event.update({k: v for k, v in fields.items() if v is not None})
+        return self._add(system, at, event, self.r if rng is None else rng)
+
+    def resend(self, item: Item, at: datetime, rng: random.Random) -> Item:
+        """The same event sent again as new (its own event id), stamped `at` in its offset: a
+        stale or replayed feed reporting an old stage as if it had just happened."""
+        offset = datetime.fromisoformat(item.event["occurred_at"]).utcoffset() or timedelta(0)
+        event = {**copy.deepcopy(item.event), "occurred_at": stamp(at, int(offset.total_seconds() // 60))}
+        return self._add(item.system, at, event, rng)
+
+    def _add(self, system: str, at: datetime, event: dict[str, Any], rng: random.Random) -> Item:
         lo, hi = _LAG_SECONDS[system]
-        item = Item(at + timedelta(seconds=self.r.uniform(lo, hi)), at, len(self.items), system, event)
+        item = Item(at + timedelta(seconds=rng.uniform(lo, hi)), at, len(self.items), system, event)
         self.items.append(item)
         return item
 
     def finish(self) -> list[SimEvent]:
         """The snapshot: what occurred and was sent by `end`, in sending order, with event ids."""
-        kept = [i for i in self.items if i.at <= self.end and i.sent <= self.end]
+        kept = [i for i in self.items if i.at <= self.end and i.sent <= self.end and not i.withheld]
         kept.sort(key=lambda i: (i.sent, i.seq))
         out = []
         for item in kept:

@@ -1,7 +1,7 @@
-"""ERP and WMS: orders captured, held, changed, cancelled, released, picked, packed, invoiced."""
+"""ERP and WMS: orders captured, held, changed, cancelled, released, picked and packed (the
+ERP's invoices are in finance.py)."""
 
 from datetime import UTC, datetime, time, timedelta
-from decimal import Decimal
 from typing import Any
 
 from apps.events.taxonomy import EventType as T
@@ -9,7 +9,6 @@ from apps.events.taxonomy import EventType as T
 from .catalog import CUSTOMERS, DCS, DEPOTS, PRODUCTS, Customer, Site
 from .model import ERP, WMS, Order, Parcel, Recorder, stamp
 
-_PRICE = {sku: Decimal(price) for sku, _, price in PRODUCTS}
 _PROMISE_DAYS = {"express": 1, "standard": 2, "economy": 4}
 _SINGLE_FLAGS = (("hold", 0.03), ("changed", 0.03), ("cancel_early", 0.015), ("cancel_late", 0.015))
 _CANCEL = {"code": "CUSTOMER_REQUEST", "text": "Cancelled at the customer's request"}
@@ -50,8 +49,10 @@ def _new_order(rec: Recorder, i: int, customer: Customer, service: str, at: date
     day = (at + timedelta(days=_PROMISE_DAYS[service])).date()
     promised = datetime.combine(day, time(18, 0), tzinfo=UTC)
     flags = {flag for flag, p in _SINGLE_FLAGS if kind == "single" and r.random() < p}
-    if r.random() < 0.1:
+    if r.random() < rec.mix.invoice_at_ship:
         flags.add("invoice_early")
+    if rec.f.random() < rec.mix.missing_pod:
+        flags.add("pod_missing")
     order_id, po = f"SO-{rec.p}{100001 + i}", f"{customer.code}-PO{rec.p}{4001 + i}"
     return Order(order_id, po, customer, service, at, promised, lines, kind, frozenset(flags))
 
@@ -114,13 +115,14 @@ def _pick_pack(rec: Recorder, o: Order, lines: list[dict[str, Any]], t: datetime
     r, dc = rec.r, dc_of(o)
     refs, t = _task(rec, o, lines, t)
     t += rec.minutes(10, 60 if o.service == "express" else 240)
-    rec.emit(WMS, T.PICK_STARTED, t, refs, dc, source_status="PICKING")
+    started = rec.emit(WMS, T.PICK_STARTED, t, refs, dc, source_status="PICKING")
     t += rec.minutes(10, 50)
     picked = [dict(line) for line in lines]
     shortable = [line for line in picked if line["qty"] >= 2]
-    if shortable and r.random() < 0.04:
+    if shortable and r.random() < rec.mix.short_pick:
         line = r.choice(shortable)
         line["qty"] = r.randint(1, line["qty"] - 1)
+        o.short = True
         reason = {"code": "SHORT_PICK", "text": f"Pick face empty for {line['sku']}"}
         rec.emit(WMS, T.PICK_SHORT, t, refs, dc, source_status="SHORT", lines=picked, reason=reason)
         t += rec.minutes(1, 5)
@@ -128,22 +130,6 @@ def _pick_pack(rec: Recorder, o: Order, lines: list[dict[str, Any]], t: datetime
     t += rec.minutes(10, 60)
     lpn = f"LPN-{rec.p}{rec.next('lpn'):07d}"
     rec.emit(WMS, T.PACK_COMPLETED, t, {**refs, "lpn": lpn}, dc, source_status="PACKED", lines=picked)
-    return Parcel(o, refs["warehouse_task"], lpn, t)
-
-
-def invoice(rec: Recorder, o: Order) -> None:
-    """Invoiced once every shipment is delivered; ~10% at goods issue, before any POD."""
-    if o.failed or not o.shipments:
-        return
-    if "invoice_early" in o.flags and o.shipped_at is not None:
-        t = o.shipped_at + rec.minutes(30, 240)
-    elif len(o.delivered) >= o.shipments:
-        t = max(o.delivered) + rec.minutes(60, 480)
-    else:
-        return
-    total = sum((_PRICE[line["sku"]] * line["qty"] for line in o.lines), Decimal(0))
-    amount = {"value": f"{total:.2f}", "currency": "EUR"}
-    refs = {"order": o.id, "invoice": f"INV-{rec.p}{rec.next('invoice'):06d}"}
-    rec.emit(ERP, T.INVOICE_CREATED, t, refs, source_status="DRAFT", amount=amount)
-    t += rec.minutes(15, 180)
-    rec.emit(ERP, T.INVOICE_POSTED, t, refs, source_status="POSTED", amount=amount)
+    if rec.f.random() < rec.mix.stale_feed:  # a replayed feed: the pick starts again, after the pack
+        rec.resend(started, t + rec.minutes(2, 45, rec.f), rec.f)
+    return Parcel(o, refs["warehouse_task"], lpn, t, picked)

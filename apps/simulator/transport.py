@@ -73,9 +73,9 @@ def ship(rec: Recorder, parcels: list[Parcel]) -> Shipment:
     }
     rec.emit(WMS, T.SHIPMENT_LOADED, pickup - rec.minutes(10, 40), loaded, dc, source_status="LOADED")
     tms(T.SHIPMENT_PICKED_UP, pickup, dc, source_status="CP")
+    picked_up = items[-1]
     for o in orders:
-        o.shipments += 1
-        o.shipped_at = min(o.shipped_at or pickup, pickup)
+        o.shipped.append(pickup)
     t = pickup + rec.minutes(5, 20)
     tms(T.SHIPMENT_DEPARTED, t, dc, source_status="AF")
     hours = r.uniform(*_TRANSIT_HOURS[first.service])
@@ -92,6 +92,8 @@ def ship(rec: Recorder, parcels: list[Parcel]) -> Shipment:
         tms(T.SHIPMENT_DELAYED, at, hub, source_status="SD", reason={"code": code, "text": text})
         tms(T.SHIPMENT_ETA_UPDATED, at + rec.minutes(1, 15), hub, source_status="AG", eta=eta(arrive, depot))
     tms(T.SHIPMENT_ARRIVED, arrive, depot, source_status="X4")
+    if rec.f.random() < rec.mix.stale_feed:  # a replayed feed: picked up again, after arriving
+        items.append(rec.resend(picked_up, arrive + rec.minutes(10, 120, rec.f), rec.f))
     return Shipment(sid, tracking, parcels, arrive, items)
 
 
@@ -167,7 +169,7 @@ def _run(rec: Recorder, chunk: list[Shipment], depot: Site, day: date, tz: timez
                 source_status="AG",
                 eta=stamp(t, off),
             )
-        if s.attempts == 0 and r.random() < 0.09:
+        if s.attempts == 0 and r.random() < rec.mix.attempted:
             s.attempts += 1
             code, text = r.choice(ATTEMPT_REASONS)
             reason = {"code": code, "text": text}
@@ -182,16 +184,68 @@ def _run(rec: Recorder, chunk: list[Shipment], depot: Site, day: date, tz: timez
                 reason=reason,
             )
             retry.append(s)
-        elif s.attempts and r.random() < 0.3:
+        elif s.attempts and r.random() < rec.mix.failed_retry:
             code, text = r.choice(FAIL_REASONS)
             reason = {"code": code, "text": text}
             rec.emit(LASTMILE, T.DELIVERY_FAILED, t, refs, depot, location=stop, source_status="A3", reason=reason)
             for o in s.orders:
                 o.failed = True
         else:
-            pod = {"signed_by": r.choice(SIGNERS), "photo_ref": f"pod/{rid}/{s.tracking}.jpg"}
-            rec.emit(LASTMILE, T.DELIVERY_COMPLETED, t, refs, depot, location=stop, source_status="D1", pod=pod)
-            for o in s.orders:
-                o.delivered.append(t)
+            _hand_over(rec, s, t, refs, depot, stop, f"pod/{rid}/{s.tracking}.jpg")
     rec.emit(LASTMILE, T.RUN_COMPLETED, t + rec.minutes(20, 60), run_refs, depot, source_status="ROUTE_CLOSED")
     return retry
+
+
+def _hand_over(
+    rec: Recorder, s: Shipment, t: datetime, refs: dict[str, str], depot: Site, stop: dict[str, str], photo: str
+) -> None:
+    """The consignee signs for the goods (a POD), or, on a first stop, refuses them for
+    `mix.refused` of the shipments (the finance generator decides; the world's generator
+    draws the same signer and lag either way, so a refusal changes nothing else)."""
+    signer = rec.r.choice(SIGNERS)
+    if s.attempts == 0 and rec.f.random() < rec.mix.refused:
+        code, text = FAIL_REASONS[0]
+        reason = {"code": code, "text": text}
+        rec.emit(LASTMILE, T.DELIVERY_FAILED, t, refs, depot, location=stop, source_status="A3", reason=reason)
+        for o in s.orders:
+            o.failed = True
+        return
+    lines, short = pod_lines(rec, s)
+    pod = {"signed_by": signer, "photo_ref": photo}
+    fields: dict[str, Any] = {"location": stop, "source_status": "D1", "pod": pod, "lines": lines, "reason": short}
+    _pod_sent(rec, s, rec.emit(LASTMILE, T.DELIVERY_COMPLETED, t, refs, depot, **fields))
+
+
+def pod_lines(rec: Recorder, s: Shipment) -> tuple[list[dict[str, Any]] | None, dict[str, str] | None]:
+    """What the POD says was delivered, and why it is short when it is: the packed lines of a
+    single-order shipment, one of them short for `mix.short_delivery` of them. A consolidated
+    shipment's POD carries no lines: one signature covers several orders, and a line names no
+    order, so the control tower could not tell whose quantities they are."""
+    if len(s.orders) != 1:
+        return None, None
+    by_sku: dict[str, dict[str, Any]] = {}
+    for parcel in s.parcels:
+        for line in parcel.lines:
+            got = by_sku.setdefault(line["sku"], {**line, "qty": 0})
+            got["qty"] += line["qty"]
+    lines = list(by_sku.values())
+    shortable = [line for line in lines if line["qty"] >= 2]
+    if not shortable or rec.f.random() >= rec.mix.short_delivery:
+        return lines, None
+    line = rec.f.choice(shortable)
+    refused = rec.f.randint(1, max(1, line["qty"] // 3))
+    line["qty"] -= refused
+    s.orders[0].short = True
+    return lines, {"code": "PARTIAL_DELIVERY", "text": f"{refused} x {line['sku']} refused at the door, damaged"}
+
+
+def _pod_sent(rec: Recorder, s: Shipment, item: Item) -> None:
+    """The POD is sent (late for `mix.late_pod` of them) or lost (`pod_missing` orders); the
+    ERP learns of the delivery when it is sent."""
+    if any("pod_missing" in o.flags for o in s.orders):
+        item.withheld = True
+        return
+    if rec.f.random() < rec.mix.late_pod:
+        item.sent = max(item.sent, item.at + rec.hours(2, 20, rec.f))
+    for o in s.orders:
+        o.delivered.append(item.sent)

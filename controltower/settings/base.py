@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "apps.correlation",
     "apps.exceptions",
     "apps.sla",
+    "apps.finance",
     "apps.dashboard",
     "apps.simulator",
     "apps.bench",
@@ -178,6 +179,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.sla.tasks.sweep_slas",
         "schedule": timedelta(minutes=1),
     },
+    "sweep-reconciliation": {
+        "task": "finance.sweep_reconciliation",
+        "schedule": timedelta(minutes=1),
+    },
     "sweep-system-exceptions": {
         "task": "apps.exceptions.tasks.sweep_system_exceptions",
         "schedule": timedelta(minutes=1),
@@ -229,7 +234,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # One name for the canonical event types wherever a serializer offers them (SLA start/stop…).
-    "ENUM_NAME_OVERRIDES": {"EventTypeEnum": "apps.events.taxonomy.EventType"},
+    "ENUM_NAME_OVERRIDES": {
+        "EventTypeEnum": "apps.events.taxonomy.EventType",
+        "HoldStatusEnum": "apps.finance.choices.HoldStatus",
+        "HoldReasonEnum": "apps.finance.choices.HoldReason",
+    },
 }
 
 # --- STATIC --------------------------------------------------------------------------------
@@ -305,6 +314,26 @@ UNMATCHED_EVENT_GRACE = timedelta(minutes=env.int("UNMATCHED_EVENT_GRACE_MINUTES
 # How far behind the grace cutoff each sweep looks: covers a beat outage without rescanning
 # every unmatched event ever stored once a minute.
 UNMATCHED_EVENT_LOOKBACK = timedelta(days=1)
+
+# --- FINANCE (docs/finance.md) ---------------------------------------------------------------
+# Grace periods of the reconciliation rules (apps/finance/rules.py): a difference younger than its
+# grace is `pending`, older is `mismatched` and opens a `reconciliation` exception.
+RECONCILIATION_GRACE: dict[str, timedelta] = {
+    # the ERP posted an invoice or says shipped; the WMS / TMS / last mile show nothing of it
+    "erp_ahead": timedelta(hours=env.int("RECONCILIATION_ERP_AHEAD_GRACE_HOURS", default=4)),
+    # delivered by the last mile, no invoice from the ERP
+    "delivered_not_invoiced": timedelta(hours=env.int("RECONCILIATION_INVOICE_GRACE_HOURS", default=48)),
+    # ship-confirmed by the WMS, no carrier movement
+    "shipped_no_movement": timedelta(hours=env.int("RECONCILIATION_CARRIER_GRACE_HOURS", default=24)),
+    # a shipment or tracking number the TMS / last mile put on an order the ERP never reported
+    "no_erp_order": timedelta(hours=env.int("RECONCILIATION_ERP_ORDER_GRACE_HOURS", default=2)),
+}
+# A mismatched finding opens its exception once it has stood this long (wall clock): an order's
+# events arrive in any order and in different batches, and a difference the next message removes
+# is transit, not work for a person. The minute sweep opens the ones that settle.
+RECONCILIATION_SETTLE = timedelta(seconds=env.int("RECONCILIATION_SETTLE_SECONDS", default=90))
+# Quantities per SKU agree when they differ by at most this many units.
+RECONCILIATION_QTY_TOLERANCE = env.float("RECONCILIATION_QTY_TOLERANCE", default=0.0)
 
 # --- LOGGING -------------------------------------------------------------------------------
 LOG_FORMAT = env.str("LOG_FORMAT", default="json")

@@ -338,10 +338,10 @@ def test_order_and_timeline_take_a_fixed_number_of_queries(world, api, django_as
     big_order(world, "SO-BIG", shipments=3, scans=11)
     responses = {}
     counts = {}
-    # The token and the user's permissions, the projection (+ its open exceptions count),
-    # (the timeline in one query).
+    # The token and the user's permissions, the projection (+ its open exceptions count and its
+    # invoice hold), (the timeline in one query).
     for order in ("SO-SMALL", "SO-BIG"):
-        for path, most in ((f"orders/{order}/", 5), (f"orders/{order}/timeline/", 5)):
+        for path, most in ((f"orders/{order}/", 6), (f"orders/{order}/timeline/", 5)):
             with django_assert_max_num_queries(most) as captured:
                 responses[path] = api(path)
             assert responses[path].status_code == 200

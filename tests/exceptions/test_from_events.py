@@ -11,6 +11,8 @@ from .conftest import T, attempt, send_many
 
 
 def cases(**filters: Any) -> list[ExceptionCase]:
+    # Partner exceptions only: the same events also make reconciliation findings (tests/finance).
+    filters.setdefault("kind", "partner_exception")
     return list(ExceptionCase.objects.filter(**filters).order_by("id"))
 
 

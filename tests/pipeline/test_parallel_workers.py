@@ -23,6 +23,7 @@ import pytest
 from apps.correlation.models import OrderProjection, TimelineEntry
 from apps.events.models import CanonicalEvent
 from apps.exceptions.models import ExceptionCase
+from apps.finance.models import InvoiceHold, OrderReconciliation
 from apps.ingestion import queue
 from apps.ingestion.choices import MessageStatus
 from apps.ingestion.models import RawMessage
@@ -67,10 +68,20 @@ def send(tag: str) -> list[Any]:
     return ids
 
 
+def without_event_ids(value: Any) -> Any:
+    """The ledger names events by database id, which differs between the two runs."""
+    if isinstance(value, dict):
+        return {k: without_event_ids(v) for k, v in value.items() if k != "event" and not k.endswith("_event")}
+    if isinstance(value, list):
+        return [without_event_ids(v) for v in value]
+    return value
+
+
 def seen(tag: str) -> dict[str, Any]:
     """What users see of run `tag`, with the tag blanked out."""
     projections = {
-        p["order_key"]: p for p in OrderProjection.objects.filter(order_key__contains=tag).values(*PROJECTION_FIELDS)
+        p["order_key"]: {**p, "ledger": without_event_ids(p["ledger"])}
+        for p in OrderProjection.objects.filter(order_key__contains=tag).values(*PROJECTION_FIELDS)
     }
     cases = ExceptionCase.objects.filter(fingerprint__contains=tag)
     view = {
@@ -85,6 +96,14 @@ def seen(tag: str) -> dict[str, Any]:
         ),
         "cases": sorted(
             cases.values_list("kind", "fingerprint", "status", "occurrences", "order__value", "cleared_at")
+        ),
+        "holds": sorted(
+            InvoiceHold.objects.filter(order_key__contains=tag).values_list(
+                "order_key", "invoice", "status", "reason", "outcome", "release_hint"
+            )
+        ),
+        "reconciliation": sorted(
+            OrderReconciliation.objects.filter(order_key__contains=tag).values_list("order_key", "status", "findings")
         ),
     }
     return orjson.loads(orjson.dumps(view, default=str).decode().replace(tag, "<RUN>").replace(tag.lower(), "<run>"))

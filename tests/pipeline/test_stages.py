@@ -21,6 +21,8 @@ def test_the_stages_run_in_this_order():
         "cases_follow_binding",
         "partner_exceptions",
         "sla",
+        "invoice_holds",
+        "reconciliation",
         "feed_health",
         "publish",
     ]

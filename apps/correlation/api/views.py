@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from apps.accounts.permissions import HasCapability
 from apps.exceptions.selectors import open_exception_count
+from apps.finance.selectors import order_hold_summary
 
 from ..selectors import order_get, search, timeline, unmatched_events
 
@@ -44,7 +45,7 @@ def order_payload(order: Any) -> dict[str, Any]:
         "pod": order.pod,
         "on_hold": order.on_hold,
         "open_exceptions": open_exception_count(order_id=order.order_id),
-        "invoice_hold": None,
+        "invoice_hold": order_hold_summary(order_id=order.order_id),
         "event_count": order.event_count,
         "last_event_at": order.last_event_at,
     }

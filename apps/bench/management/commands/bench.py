@@ -2,21 +2,24 @@
 
 This module is the command's shell: the subcommands and their options, and the dispatch to
 each target's run. The runs are apart: ingest in apps/bench/ingest_command.py, lookup, queue
-and sweep in apps/bench/commands.py, live in apps/bench/live_command.py. docs/benchmarks.md
-has the recorded numbers and how to read them."""
+and sweep in apps/bench/commands.py, live in apps/bench/live_command.py, snapshot in
+apps/bench/snapshot.py, holds in apps/bench/holds.py. docs/benchmarks.md has the recorded
+numbers and how to read them."""
 
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from apps.bench import commands, ingest_command
+from apps.bench import commands, holds, ingest_command, snapshot
 
 
 class Command(BaseCommand):
     help = "Benchmarks on the real services (PostgreSQL, Redis, uvicorn, Celery). See docs/benchmarks.md."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        sub = parser.add_subparsers(dest="target", required=True, metavar="{ingest,lookup,sweep,queue,live}")
+        sub = parser.add_subparsers(
+            dest="target", required=True, metavar="{ingest,lookup,sweep,queue,live,snapshot,holds}"
+        )
         from apps.bench import live_command
 
         # Added in this order: it is the order `bench --help` lists them in.
@@ -38,6 +41,10 @@ class Command(BaseCommand):
                 help="end-to-end ingest throughput (HTTP → worker → store), with the validator and COPY floors",
             )
         )
+        snapshot.add_arguments(sub.add_parser("snapshot", help="an ERP snapshot run over a large file (COPY-seeded)"))
+        holds.add_arguments(
+            sub.add_parser("holds", help="the finance screen and the invoice-holds API over many holds")
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         if opts["target"] == "ingest":
@@ -48,6 +55,10 @@ class Command(BaseCommand):
             commands.queue_command(opts, self.stdout.write)
         elif opts["target"] == "sweep":
             commands.sweep_command(opts, self.stdout.write)
+        elif opts["target"] == "snapshot":
+            snapshot.command(opts, self.stdout.write)
+        elif opts["target"] == "holds":
+            holds.command(opts, self.stdout.write)
         elif opts["target"] == "live":
             from apps.bench import live_command
 

@@ -131,7 +131,9 @@ class Command(BaseCommand):
         console.print(
             f"[bold]World[/bold] seed={seed} prefix={prefix or '-'}: {stats['orders']} orders, "
             f"{stats['shipments']} shipments ({stats['split']} split orders, {stats['consolidated']} "
-            f"consolidated), {stats['runs']} runs, {stats['late_bound']} late-bound tracking numbers; "
+            f"consolidated), {stats['runs']} runs, {stats['late_bound']} late-bound tracking numbers, "
+            f"{stats['invoices']} invoices ({stats['invoices_posted']} posted, {stats['invoices_cancelled']} "
+            f"cancelled), {stats['short_pods']} short PODs; "
             f"{len(stream)} events to send ({stats['duplicates']} duplicates, {stats['bad']} bad)"
         )
         if opts["dry_run"]:

@@ -1,0 +1,174 @@
+"""The finance screen (`/finance/`): held invoices with the amount at risk, why each is held and
+what would release it, by age; totals per currency; a chart of amount held by reason and age;
+CSV export; release by hand. Live: a `hold.changed` refreshes the list (htmx).
+
+Reading needs `view_finance` (finance, admin); releasing or disputing needs
+`release_invoice_holds` and goes through the same services as the API (audited)."""
+
+import csv
+from typing import Any
+
+from django.contrib import messages as flash
+from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.models import User
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from apps.common.time import now
+from apps.correlation.selectors import order_get
+
+from .choices import AGE_BUCKETS, HoldReason, HoldStatus
+from .selectors import HoldFilters, age_bucket, hold_chart, hold_get, hold_list, hold_totals, reconciliation_counts
+from .services.holds import HoldConflict, hold_place, hold_release
+from .services.reconciliation import facts_read
+
+PER_PAGE = 50
+CSV_LIMIT = 200_000
+
+
+def _filters(request: HttpRequest) -> HoldFilters:
+    get = request.GET
+    status = get.get("status", HoldStatus.HELD)
+    reason = get.get("reason") or None
+    age = get.get("age") or None
+    return HoldFilters(
+        status=status if status in HoldStatus.values else None,
+        reason=reason if reason in HoldReason.values else None,
+        age=age if age in {name for name, _, _ in AGE_BUCKETS} else None,
+        customer=(get.get("customer") or "").strip() or None,
+        currency=(get.get("currency") or "").strip().upper()[:3] or None,
+        q=(get.get("q") or "").strip() or None,
+    )
+
+
+def _context(request: HttpRequest, filters: HoldFilters) -> dict[str, Any]:
+    at = now()
+    holds = hold_list(filters, at)
+    page = Paginator(holds, PER_PAGE).get_page(request.GET.get("page"))
+    totals = hold_totals(holds)
+    chart_currency = filters.currency or (totals[0]["currency"] if totals and totals[0]["currency"] != "—" else "")
+    rows = [{"hold": h, "age": age_bucket(h.held_since, at), "days": max((at - h.held_since).days, 0)} for h in page]
+    query = request.GET.copy()
+    query.pop("page", None)
+    return {
+        "page": page,
+        "rows": rows,
+        "totals": totals,
+        "chart": hold_chart(holds, chart_currency, at) if chart_currency else None,
+        "filters": filters,
+        "status_value": filters.status or "all",
+        "reasons": HoldReason.choices,
+        "ages": [name for name, _, _ in AGE_BUCKETS],
+        "query": query.urlencode(),
+        "recon": reconciliation_counts(),
+        "results_url": reverse("finance-holds"),
+    }
+
+
+@login_required
+@permission_required("accounts.view_finance", raise_exception=True)
+def holds_page(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
+    filters = _filters(request)
+    if request.GET.get("format") == "csv":
+        return _csv(filters)
+    context = _context(request, filters)
+    htmx = getattr(request, "htmx", None)
+    if htmx and htmx.target == "finance-results" and not htmx.history_restore_request:
+        return render(request, "finance/_holds_results.html", context)
+    return render(request, "finance/holds.html", context)
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv(filters: HoldFilters) -> StreamingHttpResponse:
+    at = now()
+    writer = csv.writer(_Echo())
+    header = [
+        "invoice",
+        "order",
+        "customer",
+        "status",
+        "reason",
+        "amount",
+        "currency",
+        "held_since",
+        "age_bucket",
+        "release_hint",
+    ]
+    header += ["released_at", "outcome", "posted_while_held"]
+
+    def line(h: Any) -> list[str]:
+        amount = "" if h.amount is None else f"{h.amount:.2f}"
+        released = h.released_at.isoformat() if h.released_at else ""
+        return [
+            *(h.invoice, h.order_key, h.customer, h.status, h.reason, amount, h.currency),
+            *(h.held_since.isoformat(), age_bucket(h.held_since, at), h.release_hint, released, h.outcome),
+            "yes" if h.posted_while_held_at else "",
+        ]
+
+    def rows() -> Any:
+        yield writer.writerow(header)
+        for h in hold_list(filters, at)[:CSV_LIMIT].iterator(chunk_size=2000):
+            yield writer.writerow(line(h))
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="invoice-holds-{at:%Y%m%d-%H%M}.csv"'
+    return response
+
+
+def _back(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return default
+
+
+@login_required
+@require_POST
+@permission_required("accounts.release_invoice_holds", raise_exception=True)
+def hold_release_view(request: HttpRequest, hold_id: int) -> HttpResponse:
+    hold = hold_get(hold_id=hold_id)
+    if hold is None:
+        raise Http404("no such hold")
+    assert isinstance(request.user, User)
+    try:
+        hold_release(hold=hold, actor=request.user, reason=request.POST.get("reason", ""))
+    except HoldConflict as exc:
+        flash.warning(request, str(exc))
+    except ValueError as exc:
+        flash.error(request, f"Not released: {str(exc).partition(': ')[2]}.")
+    else:
+        flash.success(request, f"Invoice {hold.invoice} released.")
+    return redirect(_back(request, reverse("finance-holds")))
+
+
+@login_required
+@require_POST
+@permission_required("accounts.release_invoice_holds", raise_exception=True)
+def hold_place_view(request: HttpRequest, order_key: str) -> HttpResponse:
+    order = order_get(order_key=order_key)
+    if order is None:
+        raise Http404("no such order")
+    assert isinstance(request.user, User)
+    invoice = request.POST.get("invoice", "").strip()
+    try:
+        hold_place(
+            facts=facts_read([order.order_id])[0],
+            invoice_number=invoice,
+            actor=request.user,
+            reason=request.POST.get("reason", ""),
+        )
+    except HoldConflict as exc:
+        flash.warning(request, str(exc))
+    except ValueError as exc:
+        flash.error(request, f"Not placed on hold: {str(exc).partition(': ')[2]}.")
+    else:
+        flash.success(request, f"Invoice {invoice} is on hold (disputed).")
+    return redirect(_back(request, reverse("order-detail", args=[order.order_key])))
