@@ -42,6 +42,7 @@ def orders_refresh(
     bound_aliases: set[int] | frozenset[int] = frozenset(),
     edges: BatchEdges | None = None,
     locks: GraphLocks | None = None,
+    written: dict[int, dict[str, Any]] | None = None,
 ) -> set[int]:
     """Bring timeline membership and projections of these orders up to date.
 
@@ -56,6 +57,9 @@ def orders_refresh(
     `locks`: the batch's graph locks; nodes a walk adds to a closure are locked before the
     events naming them are read (locks.py). None: the caller holds the graph (a rebuild).
 
+    `written`: when given, filled with each projection written (order id → its field values),
+    so that the later stages of the batch need not read them back.
+
     Returns the ids of the events now on the timeline of one of these orders."""
     order_list = sorted(set(order_ids))
     new_events = None
@@ -64,7 +68,13 @@ def orders_refresh(
     placed: set[int] = set()
     for start in range(0, len(order_list), 500):
         placed |= _refresh_batch(
-            order_list[start : start + 500], new_events, created_nodes, bound_aliases, edges, locks=locks
+            order_list[start : start + 500],
+            new_events,
+            created_nodes,
+            bound_aliases,
+            edges,
+            locks=locks,
+            written=written,
         )
     return placed
 
@@ -78,6 +88,7 @@ def _refresh_batch(
     *,
     catch_up: bool = False,
     locks: GraphLocks | None = None,
+    written: dict[int, dict[str, Any]] | None = None,
 ) -> set[int]:
     """One chunk of orders_refresh. Three ways, by what is known about the orders:
 
@@ -178,11 +189,15 @@ def _refresh_batch(
         members_store(done, known={c.order_id: set(c.members) - gained_now[c.order_id] for c in done})
     events_mark_matched(sorted({e[1] for e in fresh}))
     projections_upsert(projections)
+    if written is not None:
+        written.update((p["order_id"], p) for p in projections)
     placed = {event_id for _, event_id in existing} | {row[1] for row in fresh}
     if later:
-        placed |= _refresh_batch(later, new_events, created_nodes, bound_aliases, catch_up=True, locks=locks)
+        placed |= _refresh_batch(
+            later, new_events, created_nodes, bound_aliases, catch_up=True, locks=locks, written=written
+        )
     if full:
-        placed |= _refresh_batch(full, None, locks=locks)
+        placed |= _refresh_batch(full, None, locks=locks, written=written)
     return placed
 
 

@@ -10,7 +10,7 @@ Everything is set-based: a message of 1,000 events costs a fixed number of queri
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.db import connection, transaction
 
@@ -31,6 +31,7 @@ from .writes import (
 class Correlated(NamedTuple):
     orders: set[int]  # the order nodes the batch touched
     placed: set[int]  # the events now on the timeline of one of them (the batch's and older ones)
+    projections: dict[int, dict[str, Any]]  # order id → the projection written (OrderProjection fields)
 
 
 # Attempts that start over without waiting when a node is busy, before one that waits (locks.py).
@@ -80,7 +81,7 @@ def events_correlate(event_ids: list[int]) -> Correlated:
     that succeeds are held until the caller's transaction commits, so the stages after this
     one (exceptions, SLA) work on the touched orders under them too."""
     if not event_ids:
-        return Correlated(set(), set())
+        return Correlated(set(), set(), {})
     rows = sorted(events_by_id(event_ids))  # one read serves linking and the projections
     prelock: set[int] = set()
     for attempt in range(LOCK_RESTARTS + 1):
@@ -112,8 +113,10 @@ def _correlate(rows: list[tuple], locks: GraphLocks, prelock: set[int]) -> Corre
     bound = _bind_aliases(bindings, at)
     orders = orders_touched(node_ids.values())
     locks.more(orders)  # what was read so far depends on named nodes only: nothing to re-read
+    written: dict[int, dict[str, Any]] = {}
     placed = orders_refresh(
         orders,
+        written=written,
         new_event_ids=[e for e, _ in events],
         new_event_rows=rows,
         created_nodes=created,
@@ -123,7 +126,7 @@ def _correlate(rows: list[tuple], locks: GraphLocks, prelock: set[int]) -> Corre
     )
     # Stored as matched (ingestion's STORE_PRESUMED_MATCHED) or not: either way, set it right.
     events_mark_unmatched([e for e, _ in events if e not in placed])
-    return Correlated(orders, placed)
+    return Correlated(orders, placed, written)
 
 
 def _bind_aliases(bindings: dict[int, tuple[int, int]], at: datetime) -> set[int]:

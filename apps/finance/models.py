@@ -59,6 +59,12 @@ class InvoiceHold(models.Model):
             # The finance screen: held invoices, oldest first, filtered by reason.
             models.Index(fields=["status", "reason", "held_since"], name="finance_hold_queue_idx"),
             models.Index(fields=["status", "held_since"], name="finance_hold_age_idx"),
+            # The screen's totals per currency and its chart (amount by reason and age), and the
+            # API's currency filter: index-only scans, without reading the (wide) rows. reason and
+            # amount are key columns, not INCLUDE: SQLite (the embedded default) warns on INCLUDE.
+            models.Index(
+                fields=["status", "currency", "held_since", "reason", "amount"], name="finance_hold_amount_idx"
+            ),
             models.Index(fields=["order", "invoice"], name="finance_hold_order_idx"),
             models.Index(fields=["invoice"], name="finance_hold_invoice_idx"),
         ]

@@ -7,6 +7,7 @@ Reading needs `view_finance` (finance, admin); releasing or disputing needs
 
 import csv
 from typing import Any
+from urllib.parse import quote
 
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required, permission_required
@@ -21,12 +22,15 @@ from django.views.decorators.http import require_POST
 from apps.common.time import now
 from apps.correlation.selectors import order_get
 
-from .choices import AGE_BUCKETS, HoldReason, HoldStatus
-from .selectors import HoldFilters, age_bucket, hold_chart, hold_get, hold_list, hold_totals, reconciliation_counts
+from .choices import AGE_BUCKETS, HoldOutcome, HoldReason, HoldStatus
+from .selectors import HoldFilters, age_bucket, hold_get, hold_list, hold_summary, reconciliation_counts
 from .services.holds import HoldConflict, hold_place, hold_release
 from .services.reconciliation import facts_read
 
 PER_PAGE = 50
+ORDER_URL_SAFE = "!$&'()*+,;=/~:@"  # what reverse() leaves unquoted in a <path:> argument
+REASON_LABELS = {str(k): str(v) for k, v in HoldReason.choices}
+OUTCOME_LABELS = {str(k): str(v) for k, v in HoldOutcome.choices}
 CSV_LIMIT = 200_000
 
 
@@ -48,17 +52,38 @@ def _filters(request: HttpRequest) -> HoldFilters:
 def _context(request: HttpRequest, filters: HoldFilters) -> dict[str, Any]:
     at = now()
     holds = hold_list(filters, at)
-    page = Paginator(holds, PER_PAGE).get_page(request.GET.get("page"))
-    totals = hold_totals(holds)
-    chart_currency = filters.currency or (totals[0]["currency"] if totals and totals[0]["currency"] != "—" else "")
-    rows = [{"hold": h, "age": age_bucket(h.held_since, at), "days": max((at - h.held_since).days, 0)} for h in page]
+    summary = hold_summary(holds, filters.currency, at)
+    paginator = Paginator(holds, PER_PAGE)
+    paginator.count = summary.count  # the summary counted them already (bench holds)
+    page = paginator.get_page(request.GET.get("page"))
+    # URLs by prefix, not one reverse()/{% url %} per row: fifty rows of tags cost more than the
+    # page's queries (bench holds).
+    order_url = reverse("order-detail", args=["_"]).removesuffix("_/")
+    release_url = reverse("finance-hold-release", args=[0]).removesuffix("0/release/")
+    released = filters.status == HoldStatus.RELEASED
+    rows = [
+        {
+            "hold": h,
+            "age": age_bucket(h.held_since, at),
+            "days": max((at - h.held_since).days, 0),
+            "order_url": f"{order_url}{quote(h.order_key, safe=ORDER_URL_SAFE)}/",
+            "release_url": f"{release_url}{h.id}/release/",
+            # Plain strings: template filters (floatformat, date) per row were most of the render.
+            "amount": "" if h.amount is None else f"{h.amount:,.2f} {h.currency}",
+            "reason": REASON_LABELS.get(h.reason, h.reason),
+            "outcome": OUTCOME_LABELS.get(h.outcome, "") if h.status == HoldStatus.RELEASED else "",
+            "when": f"{(h.released_at if released and h.released_at else h.held_since):%Y-%m-%d %H:%M}",
+            "released_by": h.released_by.username if h.released_by_id and h.released_by else "",
+        }
+        for h in page
+    ]
     query = request.GET.copy()
     query.pop("page", None)
     return {
         "page": page,
         "rows": rows,
-        "totals": totals,
-        "chart": hold_chart(holds, chart_currency, at) if chart_currency else None,
+        "totals": summary.totals,
+        "chart": summary.chart,
         "filters": filters,
         "status_value": filters.status or "all",
         "reasons": HoldReason.choices,

@@ -23,6 +23,7 @@ announce an exception: their partner exceptions before correlation."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 from uuid import UUID
 
 from apps.correlation.live import orders_changed
@@ -54,6 +55,7 @@ class Batch:
     event_ids: list[int] = field(default_factory=list)  # stored from these messages: new and restored
     placed_event_ids: set[int] = field(default_factory=set)  # on the timeline of an order correlate touched
     orders: set[int] = field(default_factory=set)  # order node ids correlate touched
+    projections: dict[int, dict[str, Any]] = field(default_factory=dict)  # as correlate wrote them
     order_facts: list[OrderFacts] = field(default_factory=list)  # their ledgers and holds (invoice_holds)
 
     @property
@@ -105,9 +107,9 @@ def correlate(batch: Batch) -> None:
     """Reads the stored events and the identity graph; writes nodes, links, alias bindings,
     stored closures, timeline entries and order projections, and puts back to unmatched the
     events on no order. Holds row locks on the nodes and orders it touches until the commit.
-    Sets `batch.orders` and `batch.placed_event_ids`."""
+    Sets `batch.orders`, `batch.placed_event_ids` and `batch.projections`."""
     result = events_correlate(batch.event_ids)
-    batch.orders, batch.placed_event_ids = result.orders, result.placed
+    batch.orders, batch.placed_event_ids, batch.projections = result.orders, result.placed, result.projections
 
 
 def cases_follow_binding(batch: Batch) -> None:
@@ -134,8 +136,9 @@ def invoice_holds(batch: Batch) -> None:
     """Reads the ledgers (quantities, deliveries, invoices) of the orders correlate touched and
     their invoice holds; writes holds placed, re-reasoned (awaiting_pod → delivery_failed…) and
     released by the event that cleared them or ended by `invoice.cancelled`, each with its
-    history and a `hold.changed`. Sets `batch.order_facts`."""
-    batch.order_facts = orders_hold(sorted(batch.orders))
+    history and a `hold.changed`. Reads the ledgers from `batch.projections` (what correlate has
+    just written), the database only for the others. Sets `batch.order_facts`."""
+    batch.order_facts = orders_hold(sorted(batch.orders), projections=batch.projections)
 
 
 def reconciliation(batch: Batch) -> None:

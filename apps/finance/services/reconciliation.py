@@ -6,12 +6,16 @@ The verdict of the rules (rules.py) is stored for orders with findings (OrderRec
 no row: matched). Every mismatched finding (past its grace) has one open `reconciliation`
 exception, in the queue its rule names; it resolves itself when the finding goes away."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
+import orjson
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
+from apps.common.lookups import array_param
 from apps.common.time import now
 from apps.correlation.models import Node, OrderProjection
 from apps.exceptions.services.reconciliation import WantedCase, reconciliation_cases_sync
@@ -29,14 +33,25 @@ def context(at: datetime | None = None) -> Context:
     return Context(at or now(), settings.RECONCILIATION_GRACE, settings.RECONCILIATION_QTY_TOLERANCE)
 
 
-def facts_read(order_ids: list[int], holds: dict[int, list[InvoiceHold]] | None = None) -> list[OrderFacts]:
-    """The facts of these orders (orders without a projection are left out), with their holds."""
+def facts_read(
+    order_ids: list[int],
+    holds: dict[int, list[InvoiceHold]] | None = None,
+    projections: dict[int, dict[str, Any]] | None = None,
+) -> list[OrderFacts]:
+    """The facts of these orders (orders without a projection are left out), with their holds.
+    `projections`: OrderProjection field values already in hand (the pipeline's, as correlate
+    wrote them); the other orders' are read."""
     if not order_ids:
         return []
     holds = holds if holds is not None else holds_read(order_ids)
-    rows = OrderProjection.objects.filter(order_id__any=sorted(order_ids)).values_list(
-        "order_id", "order_key", "stage", "customer", "shipments", "ledger"
-    )
+    known = projections or {}
+    rows = [
+        (i, p["order_key"], p["stage"], p["customer"], p["shipments"], p["ledger"])
+        for i in order_ids
+        if (p := known.get(i)) is not None
+    ]
+    rows += _projection_rows(sorted(set(order_ids) - set(known)))
+    rows.sort(key=lambda row: row[0])
     return [
         order_facts(
             order_id=order_id,
@@ -47,8 +62,26 @@ def facts_read(order_ids: list[int], holds: dict[int, list[InvoiceHold]] | None 
             ledger=ledger or {},
             holds=[hold_facts(h) for h in holds.get(order_id, [])],
         )
-        for order_id, key, stage, customer, shipments, ledger in rows.order_by("order_id")
+        for order_id, key, stage, customer, shipments, ledger in rows
     ]
+
+
+def _projection_rows(order_ids: list[int]) -> list[tuple[Any, ...]]:
+    """(order id, key, stage, customer, shipments, ledger) in order-id order. PostgreSQL: the
+    JSON as text for orjson, several times faster than the driver's json.loads (the pipeline
+    reads this for every order of every batch)."""
+    if not order_ids:
+        return []
+    if connection.vendor != "postgresql":
+        rows = OrderProjection.objects.filter(order_id__any=order_ids).order_by("order_id")
+        return list(rows.values_list("order_id", "order_key", "stage", "customer", "shipments", "ledger"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT order_id, order_key, stage, customer, shipments::text, ledger::text "
+            "FROM correlation_orderprojection WHERE order_id = ANY(%s::bigint[]) ORDER BY order_id",
+            [array_param(order_ids)],
+        )
+        return [(*row[:4], orjson.loads(row[4]), orjson.loads(row[5])) for row in cursor.fetchall()]
 
 
 @dataclass
@@ -59,11 +92,11 @@ class ReconcileResult:
     cases_resolved: list[int] = field(default_factory=list)
 
 
-def orders_hold(order_ids: list[int]) -> list[OrderFacts]:
+def orders_hold(order_ids: list[int], projections: dict[int, dict[str, Any]] | None = None) -> list[OrderFacts]:
     """Bring the invoice holds of these orders up to date; returns the orders' facts with
-    their holds as they now are (what `orders_reconcile` reads)."""
+    their holds as they now are (what `orders_reconcile` reads). `projections`: see facts_read."""
     holds = holds_read(sorted(order_ids))
-    facts = facts_read(order_ids, holds)
+    facts = facts_read(order_ids, holds, projections)
     holds_from_orders(facts, holds)
     return [replace(f, holds=[hold_facts(h) for h in holds.get(f.order_id, [])]) for f in facts]
 
@@ -188,3 +221,33 @@ def reconciliation_sweep(at: datetime | None = None) -> ReconcileResult:
             total.statuses[status] = total.statuses.get(status, 0) + n
         total.cases_opened += result.cases_opened
         total.cases_resolved += result.cases_resolved
+
+
+def orders_reevaluate(
+    at: datetime | None = None, *, chunk: int = 1000, progress: Callable[[int], object] | None = None
+) -> ReconcileResult:
+    """Holds and rules for every order (`manage.py reconcile_orders --all`): after
+    `rebuild_projections`, or a change of a grace period or the tolerance. Chunk by chunk in
+    order-id order, each in its own transaction holding the orders' graph row locks (taken in
+    id order, as the pipeline takes them), so it runs beside live ingestion."""
+    total = ReconcileResult()
+    after = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                Node.objects.filter(kind="order", id__gt=after, projection__isnull=False)
+                .order_by("id")
+                .select_for_update(no_key=True, of=("self",))
+                .values_list("id", flat=True)[:chunk]
+            )
+            if not ids:
+                return total
+            result = orders_reconcile(orders_hold(ids), at)
+        after = ids[-1]
+        total.evaluated += result.evaluated
+        for status, n in result.statuses.items():
+            total.statuses[status] = total.statuses.get(status, 0) + n
+        total.cases_opened += result.cases_opened
+        total.cases_resolved += result.cases_resolved
+        if progress is not None:
+            progress(len(ids))
