@@ -61,7 +61,7 @@ def _lines(body: dict[str, Any]) -> dict[str, float] | None:
     out: dict[str, float] = {}
     for line in lines:
         if isinstance(line, dict) and isinstance(line.get("sku"), str) and isinstance(line.get("qty"), int | float):
-            out[line["sku"]] = out.get(line["sku"], 0) + float(line["qty"])
+            out[line["sku"]] = round(out.get(line["sku"], 0) + float(line["qty"]), 6)
     return out or None
 
 
@@ -85,11 +85,14 @@ def ledger_apply(ledger: dict[str, Any], e: "TimelineEvent", key: Key, named_shi
         if _later(ledger["picked"].get(scope), key):
             ledger["picked"][scope] = [key, lines]
     if (outcome := OUTCOME_OF_TYPE.get(e.type)) is not None:
-        scope = shipment_scope
-        if _later(ledger["pod"].get(scope), key):
-            reason = body.get("reason") or {}
-            code = reason.get("code", "") if isinstance(reason, dict) else ""
-            ledger["pod"][scope] = [key, outcome, _lines(body), code]
+        reason = body.get("reason") or {}
+        code = reason.get("code", "") if isinstance(reason, dict) else ""
+        lines = _lines(body)
+        # One POD for several shipments is each one's outcome; its lines are counted once, on the
+        # first (the others carry {}: "counted there", not "no lines").
+        for index, scope in enumerate(sorted(named_shipments) or [ORDER_SCOPE]):
+            if _later(ledger["pod"].get(scope), key):
+                ledger["pod"][scope] = [key, outcome, lines if index == 0 or lines is None else {}, code]
     if (slot := INVOICE_SLOT_OF_TYPE.get(e.type)) is not None:
         amount = body.get("amount") if isinstance(body.get("amount"), dict) else None
         for number in e.refs.get("invoice", []):
@@ -144,8 +147,8 @@ def _sum(slots: list[dict[str, float]]) -> dict[str, float] | None:
         return None
     out: dict[str, float] = {}
     for lines in slots:
-        for sku, qty in lines.items():
-            out[sku] = out.get(sku, 0) + qty
+        for sku, qty in sorted(lines.items()):
+            out[sku] = round(out.get(sku, 0) + qty, 6)  # no 0.1 + 0.2 != 0.3 between two runs
     return out
 
 
@@ -172,15 +175,32 @@ def _regressions(stages: dict[str, list[list[Any]]]) -> list[dict[str, Any]]:
     return found
 
 
-def ledger_finish(ledger: dict[str, Any]) -> dict[str, Any]:
+def _delivered(pod: dict[str, list[Any]], shipments: list[str]) -> dict[str, float] | None:
+    """Delivered quantities per SKU, once every delivered shipment's POD carries lines (else
+    None: part of the deliveries is unknown, not zero). A POD naming the order only stands for
+    the shipments without a POD of their own, and counts once."""
+    own = [pod[s] for s in shipments if s in pod]
+    slots = [slot for slot in own if slot[1] == "delivered"]
+    if ORDER_SCOPE in pod and (len(own) < len(shipments) or not shipments) and pod[ORDER_SCOPE][1] == "delivered":
+        slots.append(pod[ORDER_SCOPE])
+    if not slots or any(slot[2] is None for slot in slots):
+        return None
+    return _sum([slot[2] for slot in slots])
+
+
+def ledger_finish(ledger: dict[str, Any], shipments: list[str] | None = None) -> dict[str, Any]:
     """The readable ledger (the projection's `ledger` column): times as ISO strings, event ids
-    beside them, quantities summed over tasks and shipments."""
-    delivered_lines = [slot[2] for slot in ledger["pod"].values() if slot[1] == "delivered" and slot[2]]
+    beside them, quantities summed over tasks and shipments (`shipments`: the order's)."""
+    picked = ledger["picked"]
+    # Picks by task: a pick naming no task is counted only when no task reported one.
+    by_task = [slot[1] for scope, slot in sorted(picked.items()) if scope != ORDER_SCOPE] or [
+        slot[1] for _, slot in sorted(picked.items())
+    ]
     return {
         "ordered": ledger["ordered"][1] if ledger["ordered"] else None,
         "ordered_event": ledger["ordered"][0][2] if ledger["ordered"] else None,
-        "picked": _sum([slot[1] for slot in ledger["picked"].values()]),
-        "delivered": _sum(delivered_lines),
+        "picked": _sum(by_task),
+        "delivered": _delivered(ledger["pod"], sorted(shipments or [])),
         "deliveries": [
             {
                 "shipment": scope or None,

@@ -164,7 +164,7 @@ def finish(
         "eta_feed": eta[1] if eta[0] else "",
         "pod": _fact(state, "pod"),
         "on_hold": _fact(state, "on_hold", False),
-        "ledger": ledger_finish(state.get("ledger") or empty_ledger()),
+        "ledger": ledger_finish(state.get("ledger") or empty_ledger(), [s.id for s in shipments]),
         "fold": state,
     }
 

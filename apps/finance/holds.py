@@ -6,6 +6,7 @@ delivered quantities agree with the ordered ones (http-api.md). A POD that names
 only (no shipment) stands for the shipments that have no outcome of their own."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from .choices import HoldReason
 from .facts import Delivery, OrderFacts, qty
@@ -16,6 +17,7 @@ class HoldVerdict:
     reason: str | None  # None: nothing holds the invoice
     hint: str  # what would release it, or what released it
     event_id: int | None  # the latest delivery event the verdict rests on
+    at: datetime | None = None  # when that event occurred: with no reason, when the hold cleared
 
 
 def _outcomes(facts: OrderFacts) -> dict[str, Delivery | None]:
@@ -48,7 +50,8 @@ def quantity_differences(
 def hold_verdict(facts: OrderFacts, tolerance: float) -> HoldVerdict:
     outcomes = _outcomes(facts)
     known = [d for d in outcomes.values() if d is not None]
-    latest = max(known, key=lambda d: (d.at, d.event_id)).event_id if known else None
+    last = max(known, key=lambda d: (d.at, d.event_id)) if known else None
+    latest, latest_at = (last.event_id, last.at) if last else (None, None)
     name = {s: s or facts.order_key for s in outcomes}
     failed = [s for s, d in outcomes.items() if d is not None and d.outcome == "failed"]
     if failed:
@@ -79,4 +82,6 @@ def hold_verdict(facts: OrderFacts, tolerance: float) -> HoldVerdict:
             f"{shown}; a corrected POD or order change releases it",
             latest,
         )
-    return HoldVerdict(None, f"{len(delivered)} of {len(outcomes)} shipments delivered, quantities agree", latest)
+    return HoldVerdict(
+        None, f"{len(delivered)} of {len(outcomes)} shipments delivered, quantities agree", latest, latest_at
+    )

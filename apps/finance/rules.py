@@ -103,7 +103,8 @@ def erp_ahead(facts: OrderFacts, ctx: Context) -> list[Finding]:
 def delivered_not_invoiced(facts: OrderFacts, ctx: Context) -> list[Finding]:
     """Delivered by the last mile, and the ERP raised no invoice within the grace period."""
     delivered = facts.first.get("delivered")
-    if delivered is None or "invoiced" in facts.first or facts.stage == "cancelled":
+    invoiced = any(i.cancelled_at is None for i in facts.invoices)  # a voided invoice is none
+    if delivered is None or invoiced or facts.stage == "cancelled":
         return []
     detail = f"delivered ({delivered.detail}) but not invoiced by the ERP"
     return [_graced("delivered_not_invoiced", detail, FINANCE, "medium", delivered.at, ctx)]

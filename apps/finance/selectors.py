@@ -28,7 +28,9 @@ def age_bucket(held_since: datetime, at: datetime) -> str:
 def _age_filter(bucket: str, at: datetime) -> Q:
     for name, low, high in AGE_BUCKETS:
         if name == bucket:
-            q = Q(held_since__lte=at - timedelta(days=low))
+            # The first bucket has no lower end: a hold dated ahead of the clock (a partner's
+            # clock skew) is new, not old.
+            q = Q(held_since__lte=at - timedelta(days=low)) if low else Q()
             if high is not None:
                 q &= Q(held_since__gt=at - timedelta(days=high + 1))
             return q

@@ -26,6 +26,7 @@ from .choices import AGE_BUCKETS, HoldOutcome, HoldReason, HoldStatus
 from .selectors import HoldFilters, age_bucket, hold_get, hold_list, hold_summary, reconciliation_counts
 from .services.holds import HoldConflict, hold_place, hold_release
 from .services.reconciliation import facts_read
+from .services.snapshots import _cell as spreadsheet_safe
 
 PER_PAGE = 50
 ORDER_URL_SAFE = "!$&'()*+,;=/~:@"  # what reverse() leaves unquoted in a <path:> argument
@@ -132,9 +133,10 @@ def _csv(filters: HoldFilters) -> StreamingHttpResponse:
     def line(h: Any) -> list[str]:
         amount = "" if h.amount is None else f"{h.amount:.2f}"
         released = h.released_at.isoformat() if h.released_at else ""
+        safe = spreadsheet_safe  # partner data (a customer named "=HYPERLINK(…)") is text, not a formula
         return [
-            *(h.invoice, h.order_key, h.customer, h.status, h.reason, amount, h.currency),
-            *(h.held_since.isoformat(), age_bucket(h.held_since, at), h.release_hint, released, h.outcome),
+            *(safe(h.invoice), safe(h.order_key), safe(h.customer), h.status, h.reason, amount, h.currency),
+            *(h.held_since.isoformat(), age_bucket(h.held_since, at), safe(h.release_hint), released, h.outcome),
             "yes" if h.posted_while_held_at else "",
         ]
 

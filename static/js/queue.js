@@ -267,6 +267,15 @@
   // --- keeping the user's place across swaps of #queue-results ---------------------------
 
   function onBeforeSwap(evt) {
+    if (evt.detail.target && evt.detail.target.id === "case-panel") {
+      // A refresh of the panel (a GET started by a live push) that lands while the user has
+      // begun typing in it would throw their text away: keep what they are writing.
+      var cfg = evt.detail.requestConfig || {};
+      var active = document.activeElement;
+      var typing = active && panel().contains(active) && /^(TEXTAREA|INPUT|SELECT)$/.test(active.tagName);
+      if (cfg.verb === "get" && typing) { evt.detail.shouldSwap = false; }
+      return;
+    }
     if (!evt.detail.target || evt.detail.target.id !== "queue-results") { return; }
     var from = evt.detail.requestConfig && evt.detail.requestConfig.elt;
     var self = from && from.id === "queue-results";

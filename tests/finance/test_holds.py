@@ -160,3 +160,56 @@ def test_a_disputed_hold_placed_by_hand_stays_until_released_by_hand(world: Worl
         hold_place(facts=facts_read([world.order("SO-1").order_id])[0], invoice_number="INV-1", actor=admin, reason="x")
     with pytest.raises(ValueError, match="no invoice"):
         hold_place(facts=facts_read([world.order("SO-1").order_id])[0], invoice_number="INV-9", actor=admin, reason="x")
+
+
+def test_a_hold_that_cleared_is_placed_again_when_the_facts_get_worse(world: World) -> None:
+    ordered(world)
+    shipped(world, shipment="SH-1", tracking="1Z1")
+    invoiced(world)
+    delivered(world, A_1=9)
+    assert the_hold().outcome == HoldOutcome.CLEARED
+    shipped(world, shipment="SH-2", tracking="1Z2", at=T(17))  # a second shipment turns up
+    hold = the_hold()
+    assert (hold.status, hold.reason) == (HoldStatus.HELD, HoldReason.AWAITING_POD)
+    assert InvoiceHold.objects.count() == 2
+
+
+def test_posted_after_a_pod_that_arrives_late_is_not_posted_while_held(world: World) -> None:
+    """By event time: the POD occurred at 16:00, the posting at 17:00; the POD reaches the tower
+    after the posting. The invoice was never posted while undelivered."""
+    ordered(world)
+    shipped(world)
+    invoiced(world)
+    world.send("erp", "invoice.posted", {"order": "SO-1", "invoice": "INV-1"}, T(17))
+    assert the_hold().posted_while_held_at is not None  # as far as anyone knew then
+    delivered(world, at=T(16), A_1=9)
+    hold = the_hold()
+    assert hold.status == HoldStatus.RELEASED
+    assert hold.posted_while_held_at is None
+    assert not ExceptionCase.objects.filter(code="posted_while_held", status="open").exists()
+
+
+def test_one_pod_for_two_shipments_delivers_both_and_counts_its_lines_once(world: World) -> None:
+    ordered(world, A_1=4)
+    shipped(world, shipment="SH-1", tracking="1Z1")
+    shipped(world, shipment="SH-2", tracking="1Z2")
+    invoiced(world)
+    world.send(
+        "lastmile",
+        "delivery.completed",
+        {"delivery_run": "R-1", "shipment": ["SH-1", "SH-2"]},
+        T(16),
+        lines=[{"sku": "A-1", "qty": 4}],
+    )
+    assert the_hold().status == HoldStatus.RELEASED
+    assert world.order("SO-1").ledger["delivered"] == {"A-1": 4}
+
+
+def test_a_pod_for_the_order_beside_the_shipments_own_is_not_counted_twice(world: World) -> None:
+    ordered(world, A_1=9)
+    shipped(world)
+    invoiced(world)
+    delivered(world, A_1=9)
+    world.send("lastmile", "delivery.completed", {"order": "SO-1"}, T(16, 30), lines=[{"sku": "A-1", "qty": 9}])
+    assert world.order("SO-1").ledger["delivered"] == {"A-1": 9}
+    assert the_hold().status == HoldStatus.RELEASED

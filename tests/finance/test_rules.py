@@ -182,3 +182,26 @@ def test_a_transient_difference_never_reaches_the_queue(world: World, settings: 
         reconciliation_sweep()
     assert not ExceptionCase.objects.filter(kind="reconciliation").exists()
     assert not OrderReconciliation.objects.exists()
+
+
+def test_a_cancelled_invoice_does_not_count_as_invoiced(world: World) -> None:
+    ordered(world)
+    shipped(world)
+    delivered(world, at=T(16, day=22))
+    invoiced(world, at=T(17, day=22))
+    world.send("erp", "invoice.cancelled", {"order": "SO-1", "invoice": "INV-1"}, T(18, day=22))
+    assert "delivered_not_invoiced" in verdict(world)[1]
+
+
+def test_a_finding_a_person_resolved_does_not_reopen_while_it_stands(world: World) -> None:
+    from apps.exceptions.services import exception_resolve
+    from tests.factories import UserFactory
+
+    ordered(world)
+    world.send("wms", "pack.completed", {"order": "SO-1", "warehouse_task": "WT-1"}, T(10))
+    world.send("wms", "pick.started", {"order": "SO-1", "warehouse_task": "WT-1"}, T(11))
+    [case] = cases("stale_feed")
+    lead = UserFactory(role="ops_lead")
+    exception_resolve(case=case, resolution="the WMS replayed an old file; told them", actor=lead)
+    world.send("wms", "pick.completed", {"order": "SO-1", "warehouse_task": "WT-1"}, T(12))
+    assert [c.status for c in cases("stale_feed")] == ["resolved"]

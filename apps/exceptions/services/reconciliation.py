@@ -25,10 +25,20 @@ class WantedCase:
     severity: str
     since: datetime
     detail: str
+    noticed: datetime | None = None  # since when (wall clock) the finding has stood
 
 
 def _fingerprint(rule: str, order_key: str) -> str:
     return f"{ExceptionKind.RECONCILIATION}:{rule}:{order_key}"
+
+
+def _dismissed(previous: ExceptionCase | None, wanted: WantedCase) -> bool:
+    """A person resolved the case while this same finding stood (it was noticed before their
+    decision): it stays resolved until the finding goes away and comes back. Findings that are
+    history (a stale report, an invoice posted while held) would otherwise reopen forever."""
+    if previous is None or previous.resolved_at is None or previous.resolution.startswith("auto:"):
+        return False
+    return wanted.noticed is not None and wanted.noticed <= previous.resolved_at
 
 
 def reconciliation_cases_sync(
@@ -54,6 +64,8 @@ def reconciliation_cases_sync(
         if fp in active:
             continue
         previous = ExceptionCase.objects.filter(fingerprint=fp, status=CaseStatus.RESOLVED).order_by("-id").first()
+        if _dismissed(previous, w):
+            continue
         case = ExceptionCase(
             kind=ExceptionKind.RECONCILIATION,
             code=w.rule,

@@ -15,6 +15,7 @@ constraint keeps one held row per (order, invoice)."""
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -30,6 +31,8 @@ from ..facts import HoldFacts, Invoice, OrderFacts
 from ..holds import HoldVerdict, hold_verdict
 from ..items import hold_item
 from ..models import HoldActivity, InvoiceHold
+
+MAX_AMOUNT = Decimal(10) ** 16  # InvoiceHold.amount's 18 digits: beyond, the amount is not kept
 
 
 class HoldConflict(Exception):
@@ -91,9 +94,16 @@ def holds_from_orders(orders: list[OrderFacts], stored: dict[int, list[InvoiceHo
             if active is not None:
                 if _update(active, facts, invoice, verdict, at, activity):
                     (changes.released if active.status == HoldStatus.RELEASED else changes.changed).append(active.id)
-            # Only a raised invoice (`invoice.created`) is held: a posting alone is the ERP
-            # being ahead of the field, which the erp_ahead rule reports.
-            elif not mine and invoice.created_at and not invoice.cancelled_at and verdict.reason:
+                continue
+            for cleared in (h for h in mine if h.outcome == HoldOutcome.CLEARED):
+                if _posted_flag_correct(cleared, invoice, verdict):
+                    changes.changed.append(cleared.id)
+            # Only a raised invoice (`invoice.created`) is held: a posting alone is the ERP being
+            # ahead of the field, which the erp_ahead rule reports. After a person's release or a
+            # cancellation it is not held again automatically; after one that cleared (a POD),
+            # it is when the facts get worse (a second shipment, a failed delivery after all).
+            ended = any(h.outcome in (HoldOutcome.MANUAL, HoldOutcome.CANCELLED) for h in mine)
+            if not ended and invoice.created_at and not invoice.cancelled_at and verdict.reason:
                 new.append(_new_hold(facts, invoice, verdict, at))
     if new:
         new = _insert(new)
@@ -115,6 +125,34 @@ def holds_from_orders(orders: list[OrderFacts], stored: dict[int, list[InvoiceHo
     return changes
 
 
+def _kept_amount(invoice: Invoice) -> Decimal | None:
+    return invoice.amount if invoice.amount is None or abs(invoice.amount) < MAX_AMOUNT else None
+
+
+def _posted_while_held(invoice: Invoice, verdict: HoldVerdict, *, manual: bool) -> bool:
+    """By event time: posted while the hold stood — it still stands, or the posting occurred
+    before the delivery that cleared it (however late that POD arrived)."""
+    if invoice.posted_at is None:
+        return False
+    if verdict.reason is not None or manual:
+        return True
+    return verdict.at is not None and invoice.posted_at < verdict.at
+
+
+def _posted_flag_correct(hold: InvoiceHold, invoice: Invoice, verdict: HoldVerdict) -> bool:
+    """A hold that cleared: its posted-while-held flag as event times now say (a POD that
+    arrived late but occurred before the posting clears the flag; compare-and-set). True when
+    it changed."""
+    if verdict.reason is not None:
+        return False  # worse again: a new hold is placed, this one stays as it was
+    wanted = invoice.posted_at if _posted_while_held(invoice, verdict, manual=False) else None
+    if wanted == hold.posted_while_held_at:
+        return False
+    won = InvoiceHold.objects.filter(id=hold.id, outcome=HoldOutcome.CLEARED).update(posted_while_held_at=wanted)
+    hold.posted_while_held_at = wanted
+    return bool(won)
+
+
 def _new_hold(facts: OrderFacts, invoice: Invoice, verdict: HoldVerdict, at: datetime) -> InvoiceHold:
     raised = invoice.created_at or at
     return InvoiceHold(
@@ -125,7 +163,7 @@ def _new_hold(facts: OrderFacts, invoice: Invoice, verdict: HoldVerdict, at: dat
         status=HoldStatus.HELD,
         reason=verdict.reason or "",
         release_hint=verdict.hint[:500],
-        amount=invoice.amount,
+        amount=_kept_amount(invoice),
         currency=invoice.currency,
         held_since=raised,
         invoice_event_id=invoice.created_event,
@@ -171,10 +209,18 @@ def _update(
             "release_hint": "invoice cancelled",
         }
     else:
+        flagged = invoice.posted_at if _posted_while_held(invoice, verdict, manual=hold.manual) else None
+        # Still held: a posting now is posted while held. Cleared: as the event times say (a POD
+        # that arrives late but occurred before the posting takes the flag away).
         clearing = verdict.reason is None and not hold.manual
-        # Posted while held, unless the POD that clears the hold arrives in the same evaluation.
-        if invoice.posted_at is not None and hold.posted_while_held_at is None and not clearing:
-            fields["posted_while_held_at"] = invoice.posted_at
+        if (clearing or flagged is not None) and flagged != hold.posted_while_held_at:
+            fields["posted_while_held_at"] = flagged
+        changed_facts = {
+            "amount": _kept_amount(invoice),
+            "currency": invoice.currency,
+            "customer": facts.customer or hold.customer,
+        }
+        fields.update({k: v for k, v in changed_facts.items() if getattr(hold, k) != v})
         if hold.manual:
             pass
         elif verdict.reason is None:
@@ -195,7 +241,7 @@ def _update(
     previous_reason = hold.reason
     for name, value in fields.items():
         setattr(hold, name, value)
-    if "posted_while_held_at" in fields:
+    if fields.get("posted_while_held_at") is not None:
         activity.append(_activity(hold.id, HoldAction.POSTED_WHILE_HELD, at, posted_at=invoice.posted_at.isoformat()))  # type: ignore[union-attr]
     if fields.get("status") == HoldStatus.RELEASED:
         activity.append(

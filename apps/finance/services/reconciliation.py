@@ -141,7 +141,8 @@ def orders_reconcile(orders: list[OrderFacts], at: datetime | None = None) -> Re
                 if since + settle <= ctx.at:
                     to_open.append(
                         WantedCase(
-                            f.rule, facts.order_id, facts.order_key, f.queue, f.severity, f.since or ctx.at, f.detail
+                            *(f.rule, facts.order_id, facts.order_key, f.queue, f.severity),
+                            *(f.since or ctx.at, f.detail, since),
                         )
                     )
                 else:
