@@ -91,3 +91,14 @@ def test_the_order_page_shows_its_hold_and_findings_and_finance_can_dispute(worl
     response = client.post("/finance/orders/SO-1/dispute/", {"invoice": "INV-1", "reason": "price"}, follow=True)
     assert "Invoice INV-1 is on hold (disputed)." in response.content.decode()
     assert InvoiceHold.objects.get().reason == "disputed"
+
+
+def test_the_list_shows_25_rows_a_page_or_more_on_request(world: World, client: Client) -> None:
+    for n in range(30):
+        ordered(world, f"SO-{n}")
+        shipped(world, f"SO-{n}", shipment=f"SH-{n}", tracking=f"1Z{n}")
+        invoiced(world, f"SO-{n}", f"INV-{n}")
+    login(client, "finance")
+    assert client.get("/finance/").content.decode().count('data-hold="') == 25
+    assert client.get("/finance/", {"per_page": "50"}).content.decode().count('data-hold="') == 30
+    assert client.get("/finance/", {"per_page": "7"}).content.decode().count('data-hold="') == 25
