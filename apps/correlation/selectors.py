@@ -33,6 +33,25 @@ def search(*, q: str, limit: int = 50) -> list[SearchHit]:
     return hits
 
 
+def orders_of_refs(refs: list[tuple[str, str]]) -> dict[tuple[str, str], list[str]]:
+    """(kind, id) → the keys of the orders whose stored closure holds that id now (an order id
+    names itself even before it exists). Aliases count through their entity."""
+    out: dict[tuple[str, str], list[str]] = {}
+    for kind, value in refs:
+        if kind == "order":
+            out[(kind, value)] = [value]
+    others = [(k, v) for k, v in refs if k != "order"]
+    if not others:
+        return out
+    nodes = Node.objects.filter(value__in={v for _, v in others}).values_list("id", "kind", "value", "entity_id")
+    wanted = set(others)
+    found = {(kind, value): entity or nid for nid, kind, value, entity in nodes if (kind, value) in wanted}
+    for ref, nid in found.items():
+        order_ids = orders_touched([nid])
+        out[ref] = sorted(Node.objects.filter(id__in=order_ids).values_list("value", flat=True))
+    return out
+
+
 def order_get(*, order_key: str) -> OrderProjection | None:
     return OrderProjection.objects.filter(order_key=order_key.strip()).first()
 

@@ -25,6 +25,7 @@ from apps.feeds.services import (
     signature_verify,
 )
 
+from ..dry_run import dry_run
 from ..formats import FORMATS, UnreadableBody
 from ..formats.base import TooManyEvents
 from ..selectors import dead_letter_list, message_get, message_list
@@ -98,12 +99,50 @@ class IngestApi(APIView):
             raise IngestRefused(413, f"body of {declared} bytes; this feed takes at most {limit}")
 
     def _check_content_type(self, request: Request, feed: Feed) -> str:
-        content_type = request.headers.get("Content-Type", "")
-        media = content_type.split(";")[0].strip().lower()
-        accepted = FORMATS[feed.format].content_types
-        if media not in accepted and not (media.endswith("+json") and "application/json" in accepted):
-            raise IngestRefused(415, f"content type {media or 'missing'!r}; this feed takes {', '.join(accepted)}")
-        return content_type
+        return content_type_check(request, feed)
+
+
+def content_type_check(request: Request, feed: Feed) -> str:
+    """The request's content type, when the feed's format takes it; else IngestRefused(415)."""
+    content_type = request.headers.get("Content-Type", "")
+    media = content_type.split(";")[0].strip().lower()
+    accepted = FORMATS[feed.format].content_types
+    if media not in accepted and not (media.endswith("+json") and "application/json" in accepted):
+        raise IngestRefused(415, f"content type {media or 'missing'!r}; this feed takes {', '.join(accepted)}")
+    return content_type
+
+
+class FeedDryRunApi(APIView):
+    """`POST /api/v1/feeds/<slug>/dry-run/` — the body as the partner would send it, in the feed's
+    format and content type: the canonical events it would produce (each with the orders it would
+    land on now), the rejections, and why nothing could be read. Stores nothing. Admins
+    (`manage_feeds`)."""
+
+    permission_classes = [HasCapability.of("manage_feeds")]
+    parser_classes = [RawBodyParser]
+
+    @extend_schema(
+        request={"application/json": OpenApiTypes.OBJECT},
+        responses={
+            200: OpenApiResponse(description='{"events": [...], "rejected": [...], "errors": [...]}'),
+            404: OpenApiResponse(description="no such feed"),
+            413: OpenApiResponse(description="body over 5 MB"),
+            415: OpenApiResponse(description="content type not accepted by the feed's format"),
+        },
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        feed = Feed.objects.filter(slug=slug).first()
+        if feed is None:
+            raise NotFound(f"no feed {slug!r}")
+        try:
+            content_type_check(request, feed)
+        except IngestRefused as exc:
+            return _refused(exc)
+        body = request.body
+        if len(body) > settings.INGEST_MAX_BODY_BYTES:
+            return Response({"detail": "body too large"}, status=413)
+        result = dry_run(feed=feed, body=body)
+        return Response({"events": result.events, "rejected": result.rejected, "errors": result.errors})
 
 
 class MessageStatusApi(APIView):
