@@ -172,27 +172,21 @@ def finding_json(finding: Any) -> dict[str, str]:
     return {"order": finding.order_key, "rule": finding.rule, "detail": finding.detail}
 
 
+CONTRACT_COUNTS = ("run_id", "status", "rows", "orders", "matched", "mismatched", "missing_in_tower")
+
+
 def run_json(run: SnapshotRun) -> dict[str, Any]:
-    """GET /api/v1/reconciliation/runs/<id>/ (also `reconcile_snapshot --json`)."""
+    """GET /api/v1/reconciliation/runs/<id>/ (also `reconcile_snapshot --json`): the contract's
+    keys in its order, then the extensions (run_summary's and findings_count)."""
     findings = snapshot_findings(run.id)
+    summary = run_summary(run)
+    head = {k: summary.pop(k) for k in (*CONTRACT_COUNTS, "missing_in_snapshot")}
     return {
-        "run_id": run.id,
-        "status": run.status,
-        "rows": run.rows,
-        "orders": run.orders,
-        "matched": run.matched,
-        "mismatched": run.mismatched,
-        "missing_in_tower": run.missing_in_tower,
-        "missing_in_snapshot": run.missing_in_snapshot,
+        **head,
         "errors": [{"row": e["row"], "error": e["error"]} for e in run.errors],
         "findings": [finding_json(f) for f in findings[:FINDINGS_INLINE]],
         "findings_count": findings.count(),
-        "error_count": run.error_count,
-        "filename": run.filename,
-        "created_at": _time(run.created_at),
-        "finished_at": _time(run.finished_at),
-        "rows_done": run.rows_done,
-        "failure": run.failure,
+        **summary,
     }
 
 

@@ -91,6 +91,13 @@ class ReconcileResult:
     cases_opened: list[int] = field(default_factory=list)
     cases_resolved: list[int] = field(default_factory=list)
 
+    def add(self, other: "ReconcileResult") -> None:
+        self.evaluated += other.evaluated
+        for status, n in other.statuses.items():
+            self.statuses[status] = self.statuses.get(status, 0) + n
+        self.cases_opened += other.cases_opened
+        self.cases_resolved += other.cases_resolved
+
 
 def orders_hold(order_ids: list[int], projections: dict[int, dict[str, Any]] | None = None) -> list[OrderFacts]:
     """Bring the invoice holds of these orders up to date; returns the orders' facts with
@@ -217,11 +224,7 @@ def reconciliation_sweep(at: datetime | None = None) -> ReconcileResult:
                 .values_list("id", flat=True)
             )
             result = orders_reconcile(facts_read(locked), at)
-        total.evaluated += result.evaluated
-        for status, n in result.statuses.items():
-            total.statuses[status] = total.statuses.get(status, 0) + n
-        total.cases_opened += result.cases_opened
-        total.cases_resolved += result.cases_resolved
+        total.add(result)
 
 
 def orders_reevaluate(
@@ -245,10 +248,6 @@ def orders_reevaluate(
                 return total
             result = orders_reconcile(orders_hold(ids), at)
         after = ids[-1]
-        total.evaluated += result.evaluated
-        for status, n in result.statuses.items():
-            total.statuses[status] = total.statuses.get(status, 0) + n
-        total.cases_opened += result.cases_opened
-        total.cases_resolved += result.cases_resolved
+        total.add(result)
         if progress is not None:
             progress(len(ids))
