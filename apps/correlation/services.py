@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from django.db import connection, transaction
+from django.db.models import OuterRef, Subquery
 
 from apps.common.time import now
 
@@ -153,3 +154,26 @@ def _bind_aliases(bindings: dict[int, tuple[int, int]], at: datetime) -> set[int
             entity_id=entity, bound_by_event_id=event_id, bound_at=at
         )
     return set(bindings)
+
+
+def events_corrected(event_ids: list[int], *, written: dict[int, dict[str, Any]] | None = None) -> set[int]:
+    """Events changed in place (apps/events/corrections.py): their timeline entries take the
+    new type and time, and every order holding one is recomputed from its whole timeline (a
+    fold cannot take an event back). Runs after `events_correlate` of the same batch, whose
+    locks cover these orders (the corrected events are among the batch's events). Returns the
+    orders recomputed."""
+    if not event_ids:
+        return set()
+    from apps.events.models import CanonicalEvent
+
+    from .models import TimelineEntry
+
+    entries = TimelineEntry.objects.filter(event_id__in=event_ids)
+    source = CanonicalEvent.objects.filter(id=OuterRef("event_id"))
+    entries.update(
+        event_type=Subquery(source.values("type")[:1]), occurred_at=Subquery(source.values("occurred_at")[:1])
+    )
+    orders = set(entries.values_list("order_id", flat=True))
+    if orders:
+        orders_refresh(orders, written=written)
+    return orders

@@ -187,12 +187,16 @@ def finish(index: int, event: EventIn) -> ValidEvent | Rejection:
         key, has_id = event_key_for(msgspec.to_builtins(event)), False
     offset = event.occurred_at.utcoffset()
     assert offset is not None
+    try:
+        occurred_utc = event.occurred_at.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:30+01:00 is before the first representable instant
+        return Rejection(index=index, event_id=event.event_id, errors=["occurred_at: out of the representable range"])
     return ValidEvent(
         index=index,
         event_key=key,
         has_source_id=has_id,
         type=event.type,
-        occurred_at=event.occurred_at.astimezone(UTC),
+        occurred_at=occurred_utc,
         offset_minutes=int(offset.total_seconds() // 60),
         source_status=event.source_status or "",
         refs=refs,

@@ -6,6 +6,7 @@ clear because we recompute the signature with it."""
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import models
 
 from apps.events.taxonomy import System
@@ -36,6 +37,14 @@ class Feed(models.Model):
     max_silence = models.DurationField(
         default=timedelta(hours=1), help_text="silent longer than this: a feed_silent exception"
     )
+    timezone = models.CharField(
+        max_length=64,
+        default="UTC",
+        help_text="IANA zone in which source times without an offset are read (an X12 date, a local export)",
+    )
+    mapping = models.JSONField(
+        default=dict, blank=True, help_text="custom-json feeds: the declarative mapping (apps/ingestion/formats)"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -47,6 +56,31 @@ class Feed(models.Model):
     @property
     def is_paused(self) -> bool:
         return self.paused_at is not None
+
+
+class FeedCodeTable(models.Model):
+    """One version of a feed's override of a standard code table (e.g. `x12.at7`): codes →
+    canonical event types, "ignore", or null (removes a default). Append-only: a change is a
+    new version, so what mapped an event can always be told; the latest version is in force."""
+
+    feed = models.ForeignKey(Feed, on_delete=models.CASCADE, related_name="code_tables")
+    table = models.CharField(max_length=64)
+    version = models.PositiveIntegerField()
+    entries = models.JSONField(default=dict)
+    note = models.CharField(max_length=500, blank=True, default="")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["feed", "table", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["feed", "table", "version"], name="feeds_codetable_version_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.feed_id}:{self.table} v{self.version}"
 
 
 class SignatureNonce(models.Model):

@@ -5,6 +5,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -37,6 +38,8 @@ def feed_create(
     format: str,
     require_signature: bool = False,
     actor: object = None,
+    timezone: str = "UTC",
+    mapping: dict[str, Any] | None = None,
 ) -> FeedCredentials:
     token = "ctf_" + secrets.token_urlsafe(32)
     secret = secrets.token_hex(32)
@@ -51,8 +54,12 @@ def feed_create(
             token_prefix=token[:10],
             hmac_secret=secret,
             require_signature=require_signature,
+            timezone=timezone,
+            mapping=mapping or {},
         )
-        audit_record(actor=actor, action="feed.created", target=f"feed:{slug}", detail={"system": system})
+        audit_record(
+            actor=actor, action="feed.created", target=f"feed:{slug}", detail={"system": system, "format": format}
+        )
     return FeedCredentials(slug=slug, token=token, hmac_secret=secret)
 
 

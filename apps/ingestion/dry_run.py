@@ -11,6 +11,7 @@ from apps.correlation.selectors import orders_of_refs
 from apps.events.validation import Rejection, ValidEvent
 from apps.feeds.models import Feed
 
+from .feed_formats import feed_context
 from .formats import FORMATS, UnreadableBody
 
 MAX_LOOKUPS = 200  # distinct ids looked up for "would land on"; a big file shows the first ones
@@ -41,7 +42,7 @@ def canonical_of(event: ValidEvent) -> dict[str, Any]:
 def dry_run(*, feed: Feed, body: bytes) -> DryRun:
     result = DryRun()
     try:
-        outcomes = FORMATS[feed.format].parse(body)
+        outcomes = FORMATS[feed.format].parse(body, feed_context(feed))
     except UnreadableBody as exc:
         result.errors.append(str(exc))
         return result

@@ -1,10 +1,11 @@
 from datetime import datetime
 from uuid import UUID
 
-from django.db.models import QuerySet
+from django.core.exceptions import ValidationError
+from django.db.models import Count, QuerySet, Sum
 
 from .choices import MessageStatus
-from .models import RawMessage
+from .models import IngestFile, RawMessage
 
 
 def message_list(
@@ -61,3 +62,62 @@ def feed_health_list() -> list[dict[str, object]]:
 
 def messages_with_rejections(*, feed_slug: str) -> QuerySet[RawMessage]:
     return message_list(feed_slug=feed_slug).exclude(rejections=[])
+
+
+def file_get(*, file_id: UUID | str) -> IngestFile | None:
+    try:
+        return IngestFile.objects.select_related("feed", "uploaded_by").filter(id=file_id).first()
+    except ValidationError:
+        return None
+
+
+def file_list(*, feed_slug: str | None = None) -> QuerySet[IngestFile]:
+    qs = IngestFile.objects.select_related("feed", "uploaded_by").order_by("-received_at")
+    return qs.filter(feed__slug=feed_slug) if feed_slug else qs
+
+
+def file_progress(*, file_id: UUID) -> dict[str, int]:
+    """What became of a file's messages: how many in each status, and the events accepted,
+    duplicated and rejected over all of them (one grouped query)."""
+    rows = (
+        RawMessage.objects.filter(file_id=file_id)
+        .values("status")
+        .annotate(n=Count("id"), accepted=Sum("accepted"), duplicates=Sum("duplicates"))
+    )
+    out = dict.fromkeys(MessageStatus.values, 0) | {"accepted": 0, "duplicates": 0}
+    for row in rows:
+        out[row["status"]] = row["n"]
+        out["accepted"] += row["accepted"] or 0
+        out["duplicates"] += row["duplicates"] or 0
+    out["messages"] = sum(out[s] for s in MessageStatus.values)
+    out["finished"] = out["messages"] - out[MessageStatus.RECEIVED] - out[MessageStatus.PROCESSING]
+    return out
+
+
+def file_rejections(*, file_id: UUID, limit: int = 50) -> list[dict[str, object]]:
+    """The first rejected events of a file's messages, each with its message."""
+    out: list[dict[str, object]] = []
+    rows = (
+        RawMessage.objects.filter(file_id=file_id)
+        .exclude(rejections=[])
+        .order_by("file_part")
+        .values_list("id", "file_part", "rejections")
+    )
+    for message_id, part, rejections in rows.iterator(chunk_size=20):
+        for rejection in rejections:
+            out.append({"message_id": message_id, "part": part, **rejection})
+            if len(out) >= limit:
+                return out
+    return out
+
+
+def file_orders(*, file_id: UUID, limit: int = 50) -> list[str]:
+    """The orders the file's events landed on (the first ones, by order id)."""
+    from apps.correlation.models import TimelineEntry
+
+    return list(
+        TimelineEntry.objects.filter(event__message__file_id=file_id)
+        .values_list("order__value", flat=True)
+        .distinct()
+        .order_by("order__value")[:limit]
+    )

@@ -18,6 +18,7 @@ from apps.feeds.models import Feed
 
 from . import queue
 from .choices import MessageStatus
+from .feed_formats import feed_context
 from .formats import FORMATS, UnreadableBody
 from .models import RawMessage
 
@@ -34,7 +35,7 @@ def takes_early_lane(feed: Feed, body: bytes, events: int) -> bool:
     the lane's queue longer."""
     if not 0 < events <= settings.INGEST_EARLY_MAX_EVENTS:
         return False
-    types = FORMATS[feed.format].announced_types(body)
+    types = FORMATS[feed.format].announced_types(body, feed_context(feed))
     return types is None or not types.isdisjoint(EARLY_LANE_TYPES)
 
 
@@ -44,7 +45,7 @@ def message_receive(*, feed: Feed, body: bytes, content_type: str, enqueue: bool
     adapter = FORMATS[feed.format]
     received_at = now()
     try:
-        count = adapter.count(body)
+        count = adapter.count(body, feed_context(feed))
     except UnreadableBody as exc:
         message = RawMessage.objects.create(
             feed=feed,

@@ -1,12 +1,16 @@
 from django.urls import path
 
-from . import views
+from . import file_views, views
 
 urlpatterns = [
     path("feeds/", views.feed_list, name="feed-list"),
     path("feeds/<slug:slug>/", views.feed_detail, name="feed-detail"),
     path("feeds/<slug:slug>/pause/", views.feed_pause, name="feed-pause"),
+    path("feeds/<slug:slug>/files/", file_views.feed_file_upload, name="feed-file-upload"),
+    path("files/<uuid:file_id>/", file_views.file_detail, name="file-detail"),
+    path("files/<uuid:file_id>/acknowledgements/<int:n>/", file_views.file_ack_download, name="file-ack"),
     path("messages/<uuid:message_id>/", views.message_detail, name="message-detail"),
+    path("messages/<uuid:message_id>/acknowledgement/", file_views.message_ack_download, name="message-ack"),
     path("messages/<uuid:message_id>/replay/", views.message_replay, name="message-replay"),
     path("dead-letters/", views.dead_letters, name="dead-letters"),
 ]

@@ -14,8 +14,10 @@ from apps.feeds.selectors import feed_get
 from apps.feeds.services import feed_set_paused
 
 from .choices import MessageStatus
+from .feed_formats import feed_code_table_summary
+from .formats import FORMATS
 from .models import RawMessage
-from .selectors import dead_letter_list, feed_health_list, message_get, message_list
+from .selectors import dead_letter_list, feed_health_list, file_list, message_get, message_list
 from .services import message_mark_for_replay
 
 
@@ -36,7 +38,15 @@ def feed_detail(request: HttpRequest, slug: str) -> HttpResponse:
     if request.GET.get("with_rejections"):
         qs = qs.exclude(rejections=[])
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
-    context = {"feed": feed, "page": page, "statuses": MessageStatus.choices, "filters": request.GET}
+    context = {
+        "feed": feed,
+        "page": page,
+        "statuses": MessageStatus.choices,
+        "filters": request.GET,
+        "files": file_list(feed_slug=slug)[:10],
+        "code_tables": feed_code_table_summary(feed),
+        "accepted_types": ", ".join(FORMATS[feed.format].content_types),
+    }
     htmx = request.htmx  # type: ignore[attr-defined]
     # A history restore (back button, cache miss) needs the whole page, not the rows.
     rows_only = bool(htmx) and not htmx.history_restore_request
@@ -72,6 +82,7 @@ def message_detail(request: HttpRequest, message_id: str) -> HttpResponse:
         "body_truncated": truncated,
         "body_pretty": pretty,
         "body_size": len(message.body),
+        "is_edi": message.feed.format in ("x12", "edifact"),
     }
     return render(request, "ingestion/message_detail.html", context)
 

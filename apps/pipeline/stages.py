@@ -27,7 +27,8 @@ from typing import Any
 from uuid import UUID
 
 from apps.correlation.live import orders_changed
-from apps.correlation.services import events_correlate
+from apps.correlation.services import events_corrected, events_correlate
+from apps.events.corrections import events_correct
 from apps.events.services import StoreRequest, events_store_batch
 from apps.events.taxonomy import EARLY_LANE_TYPES
 from apps.events.validation import Rejection, ValidEvent
@@ -38,7 +39,8 @@ from apps.exceptions.services.system import dead_letter_record, system_batch_pro
 from apps.finance.facts import OrderFacts
 from apps.finance.services.reconciliation import orders_hold, orders_reconcile
 from apps.ingestion.choices import MessageStatus
-from apps.ingestion.formats import FORMATS, UnreadableBody
+from apps.ingestion.feed_formats import feed_context
+from apps.ingestion.formats import FORMATS, FeedContext, UnreadableBody
 from apps.ingestion.models import RawMessage
 from apps.sla.services import slas_from_orders
 
@@ -53,6 +55,7 @@ class Batch:
     parsed: list[tuple[RawMessage, list[ValidEvent | Rejection]]] = field(default_factory=list)
     statuses: dict[UUID, str] = field(default_factory=dict)
     event_ids: list[int] = field(default_factory=list)  # stored from these messages: new and restored
+    corrected_event_ids: list[int] = field(default_factory=list)  # stored before, changed in place now
     placed_event_ids: set[int] = field(default_factory=set)  # on the timeline of an order correlate touched
     orders: set[int] = field(default_factory=set)  # order node ids correlate touched
     projections: dict[int, dict[str, Any]] = field(default_factory=dict)  # as correlate wrote them
@@ -70,12 +73,15 @@ class Stage:
 
 
 def parse(batch: Batch) -> None:
-    """Reads each message's raw body through its feed's format; writes `batch.parsed` (valid
-    events and per-event rejections naming the field). A body the format cannot read at all
+    """Reads each message's raw body through its feed's format, code tables and mapping
+    (apps/ingestion/formats); writes `batch.parsed` (valid events and per-event rejections
+    naming the field, or the code and table that does not map it). A body the format cannot read at all
     finishes its message as `rejected` with the reason."""
+    contexts: dict[int, FeedContext] = {}  # one read of each feed's code tables per batch
     for message in batch.messages:
+        ctx = contexts.get(message.feed_id) or contexts.setdefault(message.feed_id, feed_context(message.feed))
         try:
-            batch.parsed.append((message, FORMATS[message.feed.format].parse(bytes(message.body))))
+            batch.parsed.append((message, FORMATS[message.feed.format].parse(bytes(message.body), ctx)))
         except UnreadableBody as exc:
             finish(message, MessageStatus.REJECTED, error=str(exc))
             batch.statuses[message.id] = MessageStatus.REJECTED
@@ -86,13 +92,17 @@ def store(batch: Batch) -> None:
     … ON CONFLICT (feed, event_key) DO NOTHING, one COPY of refs for the whole batch) and every
     message's final status and counts (one compare-and-set UPDATE). New events are stored
     presumed matched: `correlate` puts back the few that land on no order, in this transaction.
-    Sets `batch.event_ids` (new, and restored: stored before by the same message)."""
+    Sets `batch.event_ids` (new, and restored: stored before by the same message) and
+    `batch.corrected_event_ids`: stored events these messages re-derived differently (a replay
+    after a code-table change, an EPCIS error declaration), updated in place."""
     requests = [
         StoreRequest(m.feed_id, m.feed.system, m.id, m.received_at, [o for o in outcomes if isinstance(o, ValidEvent)])
         for m, outcomes in batch.parsed
     ]
     finished: list[Finish] = []
-    for (message, outcomes), stored in zip(batch.parsed, events_store_batch(requests, matched=True), strict=True):
+    results = events_store_batch(requests, matched=True)
+    batch.corrected_event_ids = events_correct(requests, results)
+    for (message, outcomes), stored in zip(batch.parsed, results, strict=True):
         rejected = [o.as_dict() for o in outcomes if isinstance(o, Rejection)]
         batch.event_ids += stored.new_event_ids + stored.restored_event_ids
         usable = stored.accepted + stored.duplicates
@@ -101,6 +111,7 @@ def store(batch: Batch) -> None:
         error = "" if usable or not rejected else "no event in this message was usable"
         finished.append(Finish(message, status, stored.accepted, stored.duplicates, rejected, error))
     finish_all(finished)
+    batch.event_ids = sorted(set(batch.event_ids) | set(batch.corrected_event_ids))
 
 
 def correlate(batch: Batch) -> None:
@@ -110,6 +121,8 @@ def correlate(batch: Batch) -> None:
     Sets `batch.orders`, `batch.placed_event_ids` and `batch.projections`."""
     result = events_correlate(batch.event_ids)
     batch.orders, batch.placed_event_ids, batch.projections = result.orders, result.placed, result.projections
+    # corrected events: their orders recomputed from the whole timeline, under the same locks
+    batch.orders |= events_corrected(batch.corrected_event_ids, written=batch.projections)
 
 
 def cases_follow_binding(batch: Batch) -> None:

@@ -183,6 +183,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "finance.sweep_reconciliation",
         "schedule": timedelta(minutes=1),
     },
+    "heal-files": {
+        "task": "ingestion.heal_files",
+        "schedule": timedelta(minutes=1),
+    },
     "sweep-system-exceptions": {
         "task": "apps.exceptions.tasks.sweep_system_exceptions",
         "schedule": timedelta(minutes=1),
@@ -249,6 +253,9 @@ STATICFILES_DIRS = [
     # plotly.min.js ships inside the plotly wheel; served from there, never from a CDN.
     ("plotly", str(Path(plotly.__file__).parent / "package_data")),
 ]
+# Uploaded partner files (apps/ingestion/files.py) are kept here as evidence.
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "var" / "media")
+MEDIA_URL = "/media/"  # never served directly: files are downloaded through a permission-checked view
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -266,6 +273,9 @@ INGEST_MAX_BODY_BYTES = 5 * 1024 * 1024
 # Django refuses bodies over 2.5 MB by default; the contract allows 5 MB (the view enforces it).
 DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_BODY_BYTES + 1024
 INGEST_MAX_EVENTS = 1000
+# File intake: the largest file accepted, and the chunk the split reads at a time.
+INGEST_FILE_MAX_BYTES = env.int("INGEST_FILE_MAX_BYTES", default=1024 * 1024 * 1024)
+INGEST_FILE_CHUNK_BYTES = 1024 * 1024
 INGEST_SIGNATURE_TOLERANCE_SECONDS = 300
 # A message still in "received" after this long was never picked up (broker down, worker
 # crash before ack): the beat sweep enqueues it again.

@@ -2,6 +2,8 @@
 the embedded default otherwise. Tasks run eagerly unless a test starts a real worker."""
 
 import os
+import tempfile
+from pathlib import Path
 
 from .base import *  # noqa: F403
 from .base import CHANNEL_REDIS_HOSTS, LOGGING, REDIS_URL, env
@@ -29,3 +31,6 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
 LOGGING["handlers"]["console"]["formatter"] = "plain"
 LOGGING["root"]["level"] = "WARNING"
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
+
+# Uploaded files of this test run go to a directory of its own.
+MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="ct-test-media-"))

@@ -113,3 +113,9 @@ def test_msgspec_structs_agree_with_the_json_schema(item):
         assert schema_ok
     if not schema_ok:
         assert isinstance(outcome, Rejection)
+
+
+def test_a_time_at_the_edge_of_the_calendar_is_rejected_not_a_crash() -> None:
+    outcome = validate_one(0, event(1, occurred_at="0001-01-01T00:30:00+01:00"))
+    assert isinstance(outcome, Rejection)
+    assert outcome.errors == ["occurred_at: out of the representable range"]

@@ -1,3 +1,4 @@
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import orjson
@@ -5,7 +6,7 @@ from django.conf import settings
 
 from apps.events.validation import Rejection, ValidEvent, validate_items, validate_json_batch
 
-from .base import TooManyEvents, UnreadableBody
+from .base import FeedContext, MappedAdapter, SplitReport, TooManyEvents, UnreadableBody
 
 
 def _items(body: bytes) -> list[Any]:
@@ -26,16 +27,34 @@ def _items(body: bytes) -> list[Any]:
     return items
 
 
-class CanonicalJsonAdapter:
-    content_types: tuple[str, ...] = ("application/json",)
+class CanonicalJsonAdapter(MappedAdapter):
+    name = "canonical-json"
+    content_types = ("application/json",)
 
-    def count(self, body: bytes) -> int:
+    def read(self, body: bytes, ctx: FeedContext) -> list[Any]:
+        return _items(body)
+
+    def count(self, body: bytes, ctx: FeedContext) -> int:
         return len(_items(body))
 
-    def announced_types(self, body: bytes) -> frozenset[str] | None:
+    def announced_types(self, body: bytes, ctx: FeedContext) -> frozenset[str] | None:
         return frozenset(str(item.get("type")) for item in _items(body) if isinstance(item, dict))
 
-    def parse(self, body: bytes) -> list[ValidEvent | Rejection]:
+    def split(
+        self, chunks: Iterable[bytes], ctx: FeedContext, *, max_events: int, report: SplitReport | None = None
+    ) -> Iterator[bytes]:
+        """A file of canonical JSON (one object or {"events": [...]}, at most INGEST_FILE_MAX_JSON
+        bytes: JSON is read whole) → {"events": [...]} bodies of at most `max_events`."""
+        body = b"".join(chunks)
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise UnreadableBody(f"file is not JSON: {exc}") from None
+        items = data["events"] if isinstance(data, dict) and isinstance(data.get("events"), list) else [data]
+        for start in range(0, len(items), max_events):
+            yield orjson.dumps({"events": items[start : start + max_events]})
+
+    def parse(self, body: bytes, ctx: FeedContext) -> list[ValidEvent | Rejection]:
         if body.lstrip().startswith(b'{"events"'):
             fast = validate_json_batch(body)
             if fast is not None:

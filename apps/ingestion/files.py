@@ -1,0 +1,262 @@
+"""File intake: a partner's file (uploaded in the UI, POSTed as multipart, or given to
+`manage.py ingest_file`) kept byte for byte, then split by its feed's format into messages of
+at most INGEST_MAX_EVENTS events, each processed by the pipeline like a pushed body.
+
+Memory stays bounded whatever the file's size: the upload is streamed to disk while it is
+hashed, and the split reads it back in INGEST_FILE_CHUNK_BYTES chunks through the adapter's
+streaming `split` (X12, EDIFACT, CSV and EPCIS XML stream; the JSON formats read the file
+whole). Parts are written a few at a time, each flush its own transaction, so the file page
+shows progress and a split that dies half way resumes where it was: UNIQUE(file, file_part)
+keeps every part once, and the split is deterministic."""
+
+import hashlib
+import logging
+import os
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+
+from apps.accounts.services import audit_record
+from apps.common.time import now
+from apps.feeds.models import Feed
+
+from . import queue
+from .choices import FileStatus, MessageStatus
+from .feed_formats import feed_context
+from .formats import FORMATS, SplitReport, UnreadableBody
+from .models import IngestFile, RawMessage
+
+logger = logging.getLogger(__name__)
+
+SPLIT_TASK = "ingestion.split_file"
+FLUSH_PARTS = 20  # parts written per transaction (progress granularity: at most 20,000 events)
+SPLIT_ABANDONED_AFTER = timedelta(minutes=15)  # a split with no progress this long: its worker died
+
+
+class FileRefused(Exception):
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.detail = status, detail
+
+
+@dataclass(frozen=True)
+class Received:
+    file: IngestFile
+    created: bool  # False: the same file (same bytes) had been uploaded to this feed before
+
+
+def file_receive(
+    *, feed: Feed, chunks: Iterable[bytes], name: str, actor: object = None, enqueue: bool = True
+) -> Received:
+    """Stream the file to storage while hashing it; the same bytes uploaded again to the same
+    feed are the same file (UNIQUE(feed, sha256)). Queues the split after commit. Raises
+    FileRefused(413) past INGEST_FILE_MAX_BYTES, (400) when empty."""
+    file_id = uuid.uuid4()
+    relative = f"ingest-files/{feed.pk}/{file_id}"
+    path = default_storage.path(relative)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    digest, size = hashlib.sha256(), 0
+    try:
+        with open(path, "wb") as out:
+            for chunk in chunks:
+                size += len(chunk)
+                if size > settings.INGEST_FILE_MAX_BYTES:
+                    raise FileRefused(413, f"file larger than {settings.INGEST_FILE_MAX_BYTES} bytes")
+                digest.update(chunk)
+                out.write(chunk)
+        if size == 0:
+            raise FileRefused(400, "the file is empty")
+        sha = digest.hexdigest()
+        existing = IngestFile.objects.filter(feed=feed, sha256=sha).first()
+        if existing is not None:
+            os.remove(path)
+            return Received(existing, False)
+        try:
+            with transaction.atomic():
+                record = IngestFile.objects.create(
+                    id=file_id,
+                    feed=feed,
+                    name=(os.path.basename(name) or "upload")[:255],
+                    content=relative,
+                    content_type=FORMATS[feed.format].content_types[0],
+                    size=size,
+                    sha256=sha,
+                    received_at=now(),
+                    uploaded_by=actor if isinstance(actor, get_user_model()) else None,
+                )
+                audit_record(
+                    actor=actor,
+                    action="file.uploaded",
+                    target=f"file:{record.id}",
+                    detail={"feed": feed.slug, "name": record.name, "size": size},
+                )
+                if enqueue:
+                    transaction.on_commit(lambda: _enqueue_split(record.id))
+        except IntegrityError:  # the same file, uploaded twice at once: the other one won
+            os.remove(path)
+            return Received(IngestFile.objects.get(feed=feed, sha256=sha), False)
+    except BaseException:
+        if os.path.exists(path) and not IngestFile.objects.filter(id=file_id).exists():
+            os.remove(path)
+        raise
+    return Received(record, True)
+
+
+def _enqueue_split(file_id: uuid.UUID) -> None:
+    from celery import current_app
+
+    try:
+        current_app.signature(SPLIT_TASK, args=(str(file_id),)).apply_async(queue=settings.CELERY_TASK_DEFAULT_QUEUE)
+    except Exception:
+        logger.warning("could not enqueue the file's split; the file sweep will", exc_info=True)
+
+
+def _claim(file_id: uuid.UUID | str) -> bool:
+    """Compare-and-set: a received file, or one whose split was abandoned, becomes splitting."""
+    at = now()
+    fresh = IngestFile.objects.filter(id=file_id, status=FileStatus.RECEIVED)
+    stale = IngestFile.objects.filter(
+        id=file_id, status=FileStatus.SPLITTING, split_started_at__lt=at - SPLIT_ABANDONED_AFTER
+    )
+    return bool(fresh.update(status=FileStatus.SPLITTING, split_started_at=at)) or bool(
+        stale.update(split_started_at=at)
+    )
+
+
+def file_split(
+    *, file_id: uuid.UUID | str, progress: Callable[[int, int], None] | None = None, enqueue: bool = True
+) -> IngestFile | None:
+    """Split a received file into messages (queued for the pipeline as they are written).
+    Returns the file, or None when another worker has it. `progress(bytes_read, size)`."""
+    if not _claim(file_id):
+        return None
+    record = IngestFile.objects.select_related("feed").get(id=file_id)
+    feed = record.feed
+    adapter, ctx = FORMATS[feed.format], feed_context(feed)
+    done = set(RawMessage.objects.filter(file=record).values_list("file_part", flat=True))
+    report, state = SplitReport(), {"read": 0, "parts": 0, "events": 0}
+
+    def chunks() -> Iterator[bytes]:
+        with default_storage.open(str(record.content.name), "rb") as handle:
+            while chunk := handle.read(settings.INGEST_FILE_CHUNK_BYTES):
+                state["read"] += len(chunk)
+                yield chunk
+
+    pending: list[RawMessage] = []
+    try:
+        for part, body in enumerate(adapter.split(chunks(), ctx, max_events=settings.INGEST_MAX_EVENTS, report=report)):
+            state["parts"] = part + 1
+            known = report.counts[part] if len(report.counts) == part + 1 else None
+            count, error = (known, "") if known is not None else _count(adapter, body, ctx)
+            state["events"] += count
+            if part not in done:
+                pending.append(_part_message(record, part, body, count, error))
+            if len(pending) >= FLUSH_PARTS:
+                _flush(record, pending, state, enqueue)
+                pending = []
+                if progress:
+                    progress(state["read"], record.size)
+    except UnreadableBody as exc:
+        _flush(record, pending, state, enqueue)
+        IngestFile.objects.filter(id=record.id).update(
+            status=FileStatus.REJECTED,
+            split_at=now(),
+            error=str(exc),
+            errors=report.errors,
+            acknowledgements=_acks(report),
+        )
+        logger.info("file rejected: %s", exc, extra={"file": str(record.id)})
+        record.refresh_from_db()
+        return record
+    _flush(record, pending, state, enqueue)
+    IngestFile.objects.filter(id=record.id).update(
+        status=FileStatus.SPLIT,
+        split_at=now(),
+        bytes_read=record.size,
+        parts=state["parts"],
+        events=state["events"],
+        errors=report.errors,
+        acknowledgements=_acks(report),
+    )
+    if progress:
+        progress(record.size, record.size)
+    record.refresh_from_db()
+    return record
+
+
+def _count(adapter: Any, body: bytes, ctx: Any) -> tuple[int, str]:
+    try:
+        return adapter.count(body, ctx), ""
+    except UnreadableBody as exc:
+        return 0, str(exc)
+
+
+def _part_message(record: IngestFile, part: int, body: bytes, count: int, error: str) -> RawMessage:
+    received_at = now()
+    return RawMessage(
+        feed_id=record.feed_id,
+        body=body,
+        content_type=record.content_type,
+        received_at=received_at,
+        received_count=count,
+        file=record,
+        file_part=part,
+        status=MessageStatus.REJECTED if error else MessageStatus.RECEIVED,
+        processed_at=received_at if error else None,
+        error=error,
+    )
+
+
+def _flush(record: IngestFile, pending: list[RawMessage], state: dict[str, int], enqueue: bool) -> None:
+    with transaction.atomic():
+        if pending:
+            RawMessage.objects.bulk_create(pending, ignore_conflicts=True)
+        IngestFile.objects.filter(id=record.id).update(
+            bytes_read=state["read"], parts=state["parts"], events=state["events"]
+        )
+        if enqueue:
+            ids = [m.id for m in pending if m.status == MessageStatus.RECEIVED]
+            transaction.on_commit(lambda: _enqueue_all(ids))
+
+
+def _enqueue_all(ids: list[uuid.UUID]) -> None:
+    for message_id in ids:
+        queue.enqueue(message_id)
+
+
+def _acks(report: SplitReport) -> list[dict[str, Any]]:
+    return [
+        {
+            "kind": a.kind,
+            "interchange": a.interchange,
+            "accepted": a.accepted,
+            "errors": list(a.errors),
+            "body": a.body.decode("latin-1"),
+        }
+        for a in report.acknowledgements
+    ]
+
+
+def files_heal() -> int:
+    """Beat: queue the split of files left received (the broker was down at upload) or whose
+    split was abandoned (its worker died). Returns how many were queued."""
+    at = now()
+    stuck = list(
+        IngestFile.objects.filter(status=FileStatus.RECEIVED, received_at__lt=at - timedelta(minutes=1)).values_list(
+            "id", flat=True
+        )
+    ) + list(
+        IngestFile.objects.filter(
+            status=FileStatus.SPLITTING, split_started_at__lt=at - SPLIT_ABANDONED_AFTER
+        ).values_list("id", flat=True)
+    )
+    for file_id in stuck:
+        _enqueue_split(file_id)
+    return len(stuck)
