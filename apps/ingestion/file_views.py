@@ -60,6 +60,7 @@ def file_detail(request: HttpRequest, file_id: str) -> HttpResponse:
         "page": page,
         "rejections": file_rejections(file_id=record.id),
         "orders": file_orders(file_id=record.id) if progress["accepted"] else [],
+        "acks": list(record.acknowledgements.defer("body")[:200]),
     }
     htmx = request.htmx  # type: ignore[attr-defined]
     template = (
@@ -81,10 +82,10 @@ def _percent(read: int, size: int, progress: dict[str, int]) -> int:
 @permission_required("accounts.view_feeds", raise_exception=True)
 def file_ack_download(request: HttpRequest, file_id: str, n: int) -> HttpResponse:
     record = file_get(file_id=file_id)
-    if record is None or n >= len(record.acknowledgements):
+    ack = None if record is None else record.acknowledgements.filter(position=n).first()
+    if record is None or ack is None:
         raise Http404("no such acknowledgement")
-    ack = record.acknowledgements[n]
-    return ack_document(ack["kind"], ack["body"].encode("latin-1"), f"{record.name}.{n}.{ack['kind'].lower()}")
+    return ack_document(ack.kind, bytes(ack.body), f"{record.name}.{n}.{ack.kind.lower()}")
 
 
 @login_required

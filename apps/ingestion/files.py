@@ -31,7 +31,7 @@ from . import queue
 from .choices import FileStatus, MessageStatus
 from .feed_formats import feed_context
 from .formats import FORMATS, SplitReport, UnreadableBody
-from .models import IngestFile, RawMessage
+from .models import FileAcknowledgement, IngestFile, RawMessage
 
 logger = logging.getLogger(__name__)
 
@@ -141,7 +141,7 @@ def file_split(
     feed = record.feed
     adapter, ctx = FORMATS[feed.format], feed_context(feed)
     done = set(RawMessage.objects.filter(file=record).values_list("file_part", flat=True))
-    report, state = SplitReport(), {"read": 0, "parts": 0, "events": 0}
+    report, state = SplitReport(), {"read": 0, "parts": 0, "events": 0, "acks": 0}
 
     def chunks() -> Iterator[bytes]:
         with default_storage.open(str(record.content.name), "rb") as handle:
@@ -159,23 +159,19 @@ def file_split(
             if part not in done:
                 pending.append(_part_message(record, part, body, count, error))
             if len(pending) >= FLUSH_PARTS:
-                _flush(record, pending, state, enqueue)
+                _flush(record, pending, state, enqueue, report)
                 pending = []
                 if progress:
                     progress(state["read"], record.size)
     except UnreadableBody as exc:
-        _flush(record, pending, state, enqueue)
+        _flush(record, pending, state, enqueue, report)
         IngestFile.objects.filter(id=record.id).update(
-            status=FileStatus.REJECTED,
-            split_at=now(),
-            error=str(exc),
-            errors=report.errors,
-            acknowledgements=_acks(report),
+            status=FileStatus.REJECTED, split_at=now(), error=str(exc), errors=report.errors
         )
         logger.info("file rejected: %s", exc, extra={"file": str(record.id)})
         record.refresh_from_db()
         return record
-    _flush(record, pending, state, enqueue)
+    _flush(record, pending, state, enqueue, report)
     IngestFile.objects.filter(id=record.id).update(
         status=FileStatus.SPLIT,
         split_at=now(),
@@ -183,7 +179,6 @@ def file_split(
         parts=state["parts"],
         events=state["events"],
         errors=report.errors,
-        acknowledgements=_acks(report),
     )
     if progress:
         progress(record.size, record.size)
@@ -214,10 +209,30 @@ def _part_message(record: IngestFile, part: int, body: bytes, count: int, error:
     )
 
 
-def _flush(record: IngestFile, pending: list[RawMessage], state: dict[str, int], enqueue: bool) -> None:
+def _flush(
+    record: IngestFile, pending: list[RawMessage], state: dict[str, int], enqueue: bool, report: SplitReport
+) -> None:
+    """One transaction: the parts so far, the acknowledgements of the interchanges the split has
+    passed (then dropped from memory), the progress."""
+    acks = [
+        FileAcknowledgement(
+            file=record,
+            position=state["acks"] + n,
+            kind=a.kind,
+            interchange=a.interchange[:35],
+            accepted=a.accepted,
+            errors=list(a.errors),
+            body=a.body,
+        )
+        for n, a in enumerate(report.acknowledgements)
+    ]
+    del report.acknowledgements[:]  # the splitter keeps appending to this same list
+    state["acks"] += len(acks)
     with transaction.atomic():
         if pending:
             RawMessage.objects.bulk_create(pending, ignore_conflicts=True)
+        if acks:
+            FileAcknowledgement.objects.bulk_create(acks, ignore_conflicts=True)
         IngestFile.objects.filter(id=record.id).update(
             bytes_read=state["read"], parts=state["parts"], events=state["events"]
         )
@@ -229,19 +244,6 @@ def _flush(record: IngestFile, pending: list[RawMessage], state: dict[str, int],
 def _enqueue_all(ids: list[uuid.UUID]) -> None:
     for message_id in ids:
         queue.enqueue(message_id)
-
-
-def _acks(report: SplitReport) -> list[dict[str, Any]]:
-    return [
-        {
-            "kind": a.kind,
-            "interchange": a.interchange,
-            "accepted": a.accepted,
-            "errors": list(a.errors),
-            "body": a.body.decode("latin-1"),
-        }
-        for a in report.acknowledgements
-    ]
 
 
 def files_heal() -> int:

@@ -89,9 +89,6 @@ class IngestFile(models.Model):
     parts = models.PositiveIntegerField(default=0, help_text="messages made from it")
     events = models.PositiveIntegerField(default=0, help_text="events the parts announced")
     errors = models.JSONField(default=list, blank=True, help_text="envelope errors found while splitting")
-    acknowledgements = models.JSONField(
-        default=list, blank=True, help_text="[{kind, interchange, accepted, errors, body}] per interchange"
-    )
     error = models.TextField(blank=True, default="", help_text="why the file could not be read at all")
 
     class Meta:
@@ -101,3 +98,25 @@ class IngestFile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.status})"
+
+
+class FileAcknowledgement(models.Model):
+    """The 997 / CONTRL of one interchange of a file, written as the split streams past it (a
+    large file has hundreds: kept apart so the split's memory does not grow with them)."""
+
+    file = models.ForeignKey(IngestFile, on_delete=models.CASCADE, related_name="acknowledgements")
+    position = models.PositiveIntegerField(help_text="0-based, in file order")
+    kind = models.CharField(max_length=16, help_text="997 | CONTRL")
+    interchange = models.CharField(max_length=35, help_text="the received interchange's control reference")
+    accepted = models.BooleanField()
+    errors = models.JSONField(default=list, blank=True)
+    body = models.BinaryField()
+
+    class Meta:
+        ordering = ["file", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["file", "position"], name="ingest_ack_file_position_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.interchange}"

@@ -57,13 +57,13 @@ def file_data(request: Request, record: IngestFile) -> dict[str, Any]:
         "rejected": file_rejections(file_id=record.id),
         "acknowledgements": [
             {
-                "kind": ack["kind"],
-                "interchange": ack["interchange"],
-                "accepted": ack["accepted"],
-                "errors": ack["errors"],
-                "url": reverse("api-file-ack", args=[record.id, n], request=request),
+                "kind": ack.kind,
+                "interchange": ack.interchange,
+                "accepted": ack.accepted,
+                "errors": ack.errors,
+                "url": reverse("api-file-ack", args=[record.id, ack.position], request=request),
             }
-            for n, ack in enumerate(record.acknowledgements)
+            for ack in record.acknowledgements.defer("body")
         ],
     }
 
@@ -139,10 +139,10 @@ class FileAckApi(APIView):
     @extend_schema(responses={200: OpenApiTypes.STR, 404: OpenApiResponse(description="no such acknowledgement")})
     def get(self, request: Request, file_id: str, n: int) -> HttpResponse:
         record = file_get(file_id=file_id)
-        if record is None or not _may(request, record.feed, "view_feeds") or n >= len(record.acknowledgements):
+        ack = None if record is None else record.acknowledgements.filter(position=n).first()
+        if record is None or ack is None or not _may(request, record.feed, "view_feeds"):
             raise NotFound("no such acknowledgement")
-        ack = record.acknowledgements[n]
-        return ack_document(ack["kind"], ack["body"].encode("latin-1"), f"{record.name}.{n}.{ack['kind'].lower()}")
+        return ack_document(ack.kind, bytes(ack.body), f"{record.name}.{n}.{ack.kind.lower()}")
 
 
 class MessageAckApi(APIView):

@@ -18,6 +18,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--feed", required=True, help="feed slug")
         parser.add_argument("path", help="the file")
+        parser.add_argument(
+            "--no-queue",
+            action="store_true",
+            help="store and split only: the messages wait as received, and the pipeline's heal sweep "
+            "queues them (a backfill left to the workers' own pace)",
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         feed = feed_get(slug=opts["feed"])
@@ -51,7 +57,9 @@ class Command(BaseCommand):
             if received.created or record.status == "received":
                 split = progress.add_task("split", total=size)
                 done = file_split(
-                    file_id=record.id, progress=lambda read, total: progress.update(split, completed=read)
+                    file_id=record.id,
+                    progress=lambda read, total: progress.update(split, completed=read),
+                    enqueue=not opts["no_queue"],
                 )
                 record = done or record
         record.refresh_from_db()
