@@ -1,5 +1,5 @@
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
@@ -12,6 +12,17 @@ from tests.factories import FeedFactory, UserFactory
 # Playwright's sync API runs an event loop in the test thread; Django's ORM refuses that
 # unless told the test controls it.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _media_root_removed() -> Iterator[None]:
+    """Uploaded files of this run (controltower/settings/test.py MEDIA_ROOT) go with the run."""
+    yield
+    import shutil
+
+    from django.conf import settings
+
+    shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

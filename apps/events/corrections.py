@@ -33,45 +33,62 @@ def _differs(row: CanonicalEvent, event: ValidEvent) -> bool:
     )
 
 
-def events_correct(requests: Sequence[StoreRequest], results: Sequence[StoreResult]) -> list[int]:
+def events_correct(
+    requests: Sequence[StoreRequest], results: Sequence[StoreResult], *, declaring_feeds: frozenset[int] = frozenset()
+) -> list[int]:
     """Update the stored events that these messages re-derived differently: their own (a
-    replay) and, from any message, those declaring an error. One read and one bulk UPDATE per
-    batch; refs rows rewritten for events whose refs changed. Returns the corrected event ids.
-    Links made from the old refs stay (the graph only grows): documented in docs/formats.md."""
+    replay) and those declaring an error, from any message of a feed in `declaring_feeds` (the
+    EPCIS feeds: a declaration is a standard's act, never an attribute any partner may send).
+    One read, one bulk UPDATE, one refs delete and one refs insert per batch. Returns the
+    corrected event ids. Links made from the old refs stay (the graph only grows): documented
+    in docs/formats.md."""
     wanted: dict[tuple[int, str], ValidEvent] = {}
     restored: set[int] = set()
+    declared: set[tuple[int, str]] = set()
     for request, result in zip(requests, results, strict=True):
         restored.update(result.restored_event_ids)
         duplicates = set(result.duplicate_indices)
         for event in request.events:
-            if event.index in duplicates and not declares_error(event):
-                continue
-            wanted.setdefault((request.feed_id, event.event_key), event)
-    if not restored and not any(declares_error(e) for e in wanted.values()):
+            key = (request.feed_id, event.event_key)
+            declaring = request.feed_id in declaring_feeds and declares_error(event)
+            if declaring:
+                wanted[key] = event  # a declaration wins over the original, even in the same body
+                declared.add(key)
+            elif event.index not in duplicates and key not in declared:
+                wanted.setdefault(key, event)
+    if not restored and not declared:
         return []
     changed: list[CanonicalEvent] = []
+    refs_changed: list[int] = []
     by_feed: dict[int, list[str]] = {}
-    for feed_id, key in wanted:
-        by_feed.setdefault(feed_id, []).append(key)
+    for feed_id, event_key in wanted:
+        by_feed.setdefault(feed_id, []).append(event_key)
     for feed_id, keys in by_feed.items():
         for start in range(0, len(keys), 500):
             rows = CanonicalEvent.objects.filter(feed_id=feed_id, event_key__in=keys[start : start + 500]).only(
                 "id", "event_key", *_FIELDS
             )
             for row in rows:
-                event = wanted[(feed_id, row.event_key)]
-                if (row.id in restored or declares_error(event)) and _differs(row, event):
+                key = (feed_id, row.event_key)
+                event = wanted[key]
+                if (row.id in restored or key in declared) and _differs(row, event):
+                    if row.refs != event.refs:
+                        refs_changed.append(row.id)
                     row.type, row.occurred_at = event.type, event.occurred_at
                     row.occurred_offset_minutes, row.source_status = event.offset_minutes, event.source_status
-                    refs_changed = row.refs != event.refs
                     row.refs, row.body = event.refs, event.body
                     changed.append(row)
-                    if refs_changed:
-                        EventRef.objects.filter(event_id=row.id).delete()
-                        EventRef.objects.bulk_create(
-                            EventRef(event_id=row.id, kind=kind, value=value)
-                            for kind, values in event.refs.items()
-                            for value in values
-                        )
     CanonicalEvent.objects.bulk_update(changed, list(_FIELDS), batch_size=500)
+    if refs_changed:
+        EventRef.objects.filter(event_id__in=refs_changed).delete()
+        by_id = {row.id: row for row in changed}
+        EventRef.objects.bulk_create(
+            (
+                EventRef(event_id=event_id, kind=kind, value=value)
+                for event_id in refs_changed
+                for kind, values in by_id[event_id].refs.items()
+                for value in values
+            ),
+            batch_size=1000,
+        )
     return sorted(row.id for row in changed)

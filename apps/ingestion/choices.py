@@ -18,3 +18,4 @@ class FileStatus(models.TextChoices):
     SPLITTING = "splitting", "Splitting into messages"
     SPLIT = "split", "Split into messages"
     REJECTED = "rejected", "Rejected (could not be read)"
+    FAILED = "failed", "Failed (our side; see the worker logs)"

@@ -96,6 +96,8 @@ def code_table_errors(feed: Feed, table: str, entries: Mapping[str, Any]) -> lis
     for code, value in entries.items():
         if not str(code).strip():
             errors.append("entries: empty code")
+        elif value is not None and not isinstance(value, str):
+            errors.append(f"entries.{code}: want a canonical event type, {IGNORE!r} or null, not {value!r}")
         elif value is not None and value != IGNORE and value not in EVENT_TYPES:
             errors.append(
                 f"entries.{code}: {value!r} is not a canonical event type (or {IGNORE!r}, or null to remove a default)"

@@ -15,11 +15,12 @@ from apps.feeds.selectors import feed_get
 from .api.files import ack_document
 from .choices import FileStatus
 from .feed_formats import feed_context
-from .files import FileRefused, file_receive
+from .files import FileRefused, file_receive, max_upload_bytes
 from .formats import FORMATS, UnreadableBody
 from .selectors import file_get, file_orders, file_progress, file_rejections, message_get
+from .uploads import declared_too_large
 
-FINISHED = (FileStatus.SPLIT, FileStatus.REJECTED)
+FINISHED = (FileStatus.SPLIT, FileStatus.REJECTED, FileStatus.FAILED)
 
 
 @login_required
@@ -29,6 +30,13 @@ def feed_file_upload(request: HttpRequest, slug: str) -> HttpResponse:
     feed = feed_get(slug=slug)
     if feed is None:
         raise Http404("no such feed")
+    if feed.is_paused:
+        flash.error(request, "The feed is paused: resume it before uploading its files.")
+        return redirect("feed-detail", slug=slug)
+    limit = max_upload_bytes(feed.format)
+    if declared_too_large(request.META, limit):
+        flash.error(request, f"The file was not accepted: larger than {limit} bytes for a {feed.format} feed.")
+        return redirect("feed-detail", slug=slug)
     upload = request.FILES.get("file")
     if upload is None:
         flash.error(request, "Choose a file to upload.")
@@ -59,7 +67,8 @@ def file_detail(request: HttpRequest, file_id: str) -> HttpResponse:
         "percent": _percent(record.bytes_read, record.size, progress),
         "page": page,
         "rejections": file_rejections(file_id=record.id),
-        "orders": file_orders(file_id=record.id) if progress["accepted"] else [],
+        # a join over every event of the file: once, when it is done, not on every 2 s poll
+        "orders": file_orders(file_id=record.id) if done and progress["accepted"] else [],
         "acks": list(record.acknowledgements.defer("body")[:200]),
     }
     htmx = request.htmx  # type: ignore[attr-defined]

@@ -83,7 +83,8 @@ class IngestFile(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     status = models.CharField(max_length=16, choices=FileStatus.choices, default=FileStatus.RECEIVED)
-    split_started_at = models.DateTimeField(null=True, blank=True)
+    split_started_at = models.DateTimeField(null=True, blank=True, help_text="the split's claim and heartbeat")
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="splits started")
     split_at = models.DateTimeField(null=True, blank=True)
     bytes_read = models.BigIntegerField(default=0, help_text="progress of the split")
     parts = models.PositiveIntegerField(default=0, help_text="messages made from it")

@@ -101,7 +101,8 @@ def store(batch: Batch) -> None:
     ]
     finished: list[Finish] = []
     results = events_store_batch(requests, matched=True)
-    batch.corrected_event_ids = events_correct(requests, results)
+    declaring = frozenset(m.feed_id for m in batch.messages if m.feed.format == "epcis")
+    batch.corrected_event_ids = events_correct(requests, results, declaring_feeds=declaring)
     for (message, outcomes), stored in zip(batch.parsed, results, strict=True):
         rejected = [o.as_dict() for o in outcomes if isinstance(o, Rejection)]
         batch.event_ids += stored.new_event_ids + stored.restored_event_ids

@@ -275,7 +275,13 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_BODY_BYTES + 1024
 INGEST_MAX_EVENTS = 1000
 # File intake: the largest file accepted, and the chunk the split reads at a time.
 INGEST_FILE_MAX_BYTES = env.int("INGEST_FILE_MAX_BYTES", default=1024 * 1024 * 1024)
+# Formats whose files are read whole (JSON, XML documents): a smaller cap keeps a worker's memory.
+INGEST_FILE_MAX_WHOLE_BYTES = env.int("INGEST_FILE_MAX_WHOLE_BYTES", default=64 * 1024 * 1024)
 INGEST_FILE_CHUNK_BYTES = 1024 * 1024
+FILE_UPLOAD_HANDLERS = [
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "apps.ingestion.uploads.CappedUploadHandler",
+]
 INGEST_SIGNATURE_TOLERANCE_SECONDS = 300
 # A message still in "received" after this long was never picked up (broker down, worker
 # crash before ack): the beat sweep enqueues it again.

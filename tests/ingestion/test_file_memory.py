@@ -24,7 +24,7 @@ MEASURE = (
 )
 
 
-def peak_rss_mb(feed: str, path: Path) -> float:
+def peak_rss_mb(feed: str, path: Path, media: Path) -> float:
     db = connection.settings_dict
     env = {
         **os.environ,
@@ -32,6 +32,7 @@ def peak_rss_mb(feed: str, path: Path) -> float:
         "DJANGO_SETTINGS_MODULE": "controltower.settings.base",
         "REDIS_URL": "",
         "DJANGO_DEBUG": "false",  # as in production: DEBUG keeps every SQL statement in memory
+        "MEDIA_ROOT": str(media),
     }
     argv = [sys.executable, "-c", MEASURE, sys.executable, "manage.py", "ingest_file", "--feed", feed, str(path)]
     out = subprocess.run([*argv, "--no-queue"], cwd=REPO, env=env, capture_output=True, text=True, check=True)
@@ -44,8 +45,8 @@ def test_a_200_mb_x12_file_splits_with_bounded_memory(transactional_db: None, tm
     write_file(small, megabytes=20, prefix="M1")
     size, statuses = write_file(large, megabytes=200, prefix="M2")
     assert size >= 200 * 1024 * 1024
-    rss_small = peak_rss_mb(feed.slug, small)
-    rss_large = peak_rss_mb(feed.slug, large)
+    rss_small = peak_rss_mb(feed.slug, small, tmp_path / "media")
+    rss_large = peak_rss_mb(feed.slug, large, tmp_path / "media")
     with capsys.disabled():
         print(f"\ningest_file peak RSS: 20 MB file {rss_small:.0f} MB, 200 MB file {rss_large:.0f} MB")
     record = IngestFile.objects.get(name="200mb.edi")

@@ -87,8 +87,9 @@ def test_a_role_without_admin_rights_cannot_upload(client: Client) -> None:
     feed = FeedFactory()
     auth = f"Token {api_token_create(user=UserFactory(role='ops_lead'))}"
     assert upload(client, feed.slug, big_file(3), auth).status_code == 403
+    # a role that cannot see feeds cannot learn that this one exists
     agent = f"Token {api_token_create(user=UserFactory(role='cs_agent'))}"
-    assert upload(client, feed.slug, big_file(3), agent).status_code in (403, 404)
+    assert upload(client, feed.slug, big_file(3), agent).status_code == 404
     assert IngestFile.objects.count() == 0
 
 
@@ -226,3 +227,57 @@ def test_a_pushed_x12_message_has_its_997(client: Client, admin_auth: str, post_
     page = client.get(f"/messages/{message.id}/")
     assert b'id="message-ack"' in page.content
     assert client.get(f"/messages/{message.id}/acknowledgement/").status_code == 200
+
+
+def test_a_signed_feed_cannot_upload_with_its_token_alone(client: Client) -> None:
+    feed = FeedFactory(require_signature=True)
+    response = upload(client, feed.slug, big_file(3), f"Bearer {feed.credentials.token}")
+    assert response.status_code == 403
+    assert "requires signed posts" in response.json()["detail"]
+    assert IngestFile.objects.count() == 0
+
+
+def test_a_file_read_whole_is_capped_below_a_streamed_one(client: Client, admin_auth: str, settings: Any) -> None:
+    settings.INGEST_FILE_MAX_WHOLE_BYTES = 1000
+    feed = FeedFactory()  # canonical-json: read whole
+    response = upload(client, feed.slug, big_file(50), admin_auth)
+    assert response.status_code == 413
+    assert "read whole" in response.json()["detail"]
+    x12 = FeedFactory(format="x12", system="tms")  # streamed: the 1 GB cap applies
+    from apps.bench.x12_214 import interchanges
+
+    assert upload(client, x12.slug, next(interchanges(sets=30)).encode(), admin_auth).status_code == 202
+    assert IngestFile.objects.count() == 1
+
+
+def test_a_split_taken_over_by_another_worker_stops_writing() -> None:
+    from apps.ingestion.files import _claim, file_receive, file_split
+
+    feed = FeedFactory()
+    received = file_receive(feed=feed, chunks=[big_file(30)], name="x.json", enqueue=False)
+    claimed_at = _claim(received.file.id)
+    assert claimed_at is not None
+    # the first worker stalls; after SPLIT_ABANDONED_AFTER another one takes the file over
+    from datetime import timedelta
+
+    IngestFile.objects.filter(id=received.file.id).update(split_started_at=claimed_at - timedelta(hours=1))
+    assert file_split(file_id=received.file.id, enqueue=False) is not None
+    record = IngestFile.objects.get(id=received.file.id)
+    assert (record.status, record.attempts) == (FileStatus.SPLIT, 2)
+    # a third claim is refused: the file is split
+    assert file_split(file_id=received.file.id, enqueue=False) is None
+
+
+def test_a_canonical_json_file_of_the_wrong_shape_is_rejected_as_a_push_would_be(
+    client: Client, admin_auth: str, django_capture_on_commit_callbacks: Any
+) -> None:
+    feed = FeedFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        listed = upload(client, feed.slug, orjson.dumps([event(1)]), admin_auth, name="a.json").json()
+        extra = upload(client, feed.slug, orjson.dumps({"events": [event(1)], "x": 1}), admin_auth, name="b").json()
+        empty = upload(client, feed.slug, b'{"events": []}', admin_auth, name="c.json").json()
+    for data in (listed, extra, empty):
+        record = IngestFile.objects.get(id=data["file_id"])
+        assert record.status == FileStatus.REJECTED
+        assert "want one event object" in record.error
+    assert RawMessage.objects.count() == 0

@@ -4,6 +4,7 @@ and outcome, and the EDI acknowledgements of its interchanges and of pushed mess
 from typing import Any
 
 from django.http import HttpResponse
+from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
@@ -20,14 +21,20 @@ from apps.accounts.authentication import ApiTokenAuthentication
 from apps.accounts.permissions import has_capability
 from apps.feeds.authentication import FeedTokenAuthentication
 from apps.feeds.models import Feed
+from apps.feeds.services import IngestRefused, rate_limit_check
 
 from ..feed_formats import feed_context
-from ..files import FileRefused, file_receive
+from ..files import FileRefused, file_receive, max_upload_bytes
 from ..formats import FORMATS, UnreadableBody
 from ..models import IngestFile
 from ..selectors import file_get, file_progress, file_rejections, message_get
+from ..uploads import declared_too_large
 
 ACK_CONTENT_TYPES = {"997": "application/edi-x12", "CONTRL": "application/edifact"}
+
+
+def _retry(exc: IngestRefused) -> dict[str, str]:
+    return {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else {}
 
 
 def _may(request: Request, feed: Feed, capability: str) -> bool:
@@ -98,6 +105,20 @@ class FileUploadApi(APIView):
             raise NotFound(f"no feed {slug!r}")
         if feed.is_paused:
             raise PermissionDenied(f"feed {slug} is paused")
+        if isinstance(request.auth, Feed):
+            try:
+                rate_limit_check(feed=feed)
+            except IngestRefused as exc:
+                return Response({"detail": exc.detail}, status=exc.status, headers=_retry(exc))
+            if feed.require_signature:
+                # A multipart body carries no X-CT-Signature over its bytes: a signed feed's files
+                # are uploaded by an admin (UI or user token), whose account is the proof.
+                raise PermissionDenied(
+                    f"feed {slug} requires signed posts; its files are uploaded by an admin (feed page or user token)"
+                )
+        limit = max_upload_bytes(feed.format)
+        if declared_too_large(request.META, limit):
+            return Response({"detail": f"file larger than {limit} bytes for a {feed.format} feed"}, status=413)
         upload = request.FILES.get("file")
         if upload is None:
             raise ValidationError({"file": "a multipart field `file` is required"})
@@ -171,5 +192,5 @@ class MessageAckApi(APIView):
 
 def ack_document(kind: str, body: bytes, filename: str) -> HttpResponse:
     response = HttpResponse(body, content_type=ACK_CONTENT_TYPES.get(kind, "text/plain"))
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Content-Disposition"] = content_disposition_header(True, filename) or "attachment"
     return response

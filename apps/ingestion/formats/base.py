@@ -173,6 +173,9 @@ class MappedAdapter:
     name: ClassVar[str] = ""
     content_types: ClassVar[tuple[str, ...]] = ()
     code_tables: ClassVar[tuple[CodeTable, ...]] = ()
+    # True: `split` streams (memory bounded by one body whatever the file's size); False: the
+    # file is read whole, so file intake caps its size at INGEST_FILE_MAX_WHOLE_BYTES.
+    streams_files: ClassVar[bool] = False
 
     def read(self, body: bytes, ctx: FeedContext) -> Iterable[Candidate]:
         """Bytes → candidates, in source order. Raises UnreadableBody only when nothing at all
@@ -217,7 +220,11 @@ class MappedAdapter:
         This fallback, for formats without a streaming split: the whole file as one body, which
         must then hold at most `max_events` events."""
         body = b"".join(chunks)
-        if len(self.candidates(body, ctx)) > max_events:
+        try:
+            too_many = len(self.candidates(body, ctx)) > max_events
+        except TooManyEvents:
+            too_many = True
+        if too_many:
             raise UnreadableBody(f"a {self.name} file of more than {max_events} events cannot be split")
         if report is not None:
             report.acknowledgements.extend(self.acknowledge(body, ctx))

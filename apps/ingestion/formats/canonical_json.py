@@ -9,7 +9,9 @@ from apps.events.validation import Rejection, ValidEvent, validate_items, valida
 from .base import FeedContext, MappedAdapter, SplitReport, TooManyEvents, UnreadableBody
 
 
-def _items(body: bytes) -> list[Any]:
+def _items(body: bytes, limit: int | None = -1) -> list[Any]:
+    """The body's events, shape-checked; more than `limit` (default INGEST_MAX_EVENTS; None: no
+    limit, for a file that will be split) raise TooManyEvents."""
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -22,7 +24,8 @@ def _items(body: bytes) -> list[Any]:
         items = [data]
     else:
         raise UnreadableBody('want one event object or {"events": [ ... ]}')
-    if len(items) > settings.INGEST_MAX_EVENTS:
+    cap = settings.INGEST_MAX_EVENTS if limit == -1 else limit
+    if cap is not None and len(items) > cap:
         raise TooManyEvents(f"{len(items)} events in one body; at most {settings.INGEST_MAX_EVENTS}")
     return items
 
@@ -43,14 +46,12 @@ class CanonicalJsonAdapter(MappedAdapter):
     def split(
         self, chunks: Iterable[bytes], ctx: FeedContext, *, max_events: int, report: SplitReport | None = None
     ) -> Iterator[bytes]:
-        """A file of canonical JSON (one object or {"events": [...]}, at most INGEST_FILE_MAX_JSON
-        bytes: JSON is read whole) → {"events": [...]} bodies of at most `max_events`."""
-        body = b"".join(chunks)
-        try:
-            data = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            raise UnreadableBody(f"file is not JSON: {exc}") from None
-        items = data["events"] if isinstance(data, dict) and isinstance(data.get("events"), list) else [data]
+        """A file of canonical JSON (one object or {"events": [...]}, the shapes a push takes; read
+        whole, so at most INGEST_FILE_MAX_WHOLE_BYTES) → {"events": [...]} bodies of at most
+        `max_events`."""
+        items = _items(b"".join(chunks), limit=None)
+        if not items:
+            raise UnreadableBody('the file holds no event: want one event object or {"events": [ ... ]}')
         for start in range(0, len(items), max_events):
             yield orjson.dumps({"events": items[start : start + max_events]})
 

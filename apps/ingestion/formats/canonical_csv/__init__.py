@@ -58,6 +58,7 @@ def _too_many(count: int) -> None:
 
 class CanonicalCsvAdapter(MappedAdapter):
     name = "canonical-csv"
+    streams_files = True
     content_types = ("text/csv",)
 
     def _positioned(self, body: bytes) -> Iterator[tuple[Record, Candidate]]:

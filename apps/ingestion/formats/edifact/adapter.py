@@ -96,6 +96,7 @@ class EdifactAdapter(MappedAdapter):
     IFTSTA → an event per STS; DESADV → a shipment.confirmed; a CONTRL per interchange."""
 
     name = "edifact"
+    streams_files = True
     content_types = ("application/edifact", "text/plain")
     code_tables = CODE_TABLES
 

@@ -20,6 +20,7 @@ from .driver import acknowledgements, read_body, split_stream
 
 class X12Adapter(MappedAdapter):
     name = "x12"
+    streams_files = True
     content_types = ("application/edi-x12", "text/plain")
     code_tables = CODE_TABLES
 
