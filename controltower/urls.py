@@ -27,6 +27,7 @@ urlpatterns = [
     path("", include("apps.finance.urls")),
     path("", include("apps.dashboard.urls")),
     path("", include("apps.exceptions.urls")),
+    path("", include("apps.onboarding.urls")),
 ]
 
 handler404 = "apps.common.views.not_found"

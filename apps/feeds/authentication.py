@@ -4,7 +4,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from .models import Feed
-from .services import token_hash
+from .services import IngestRefused, credential_used, feed_token_resolve
 
 
 class FeedPrincipal:
@@ -34,9 +34,12 @@ class FeedTokenAuthentication(authentication.BaseAuthentication):
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer":
             return None
-        feed = Feed.objects.filter(token_hash=token_hash(token.strip())).first()
-        if feed is None:
-            raise exceptions.AuthenticationFailed("unknown feed token")
+        try:
+            # The previous token works here too while its overlap lasts, as on the ingest endpoint.
+            feed, previous = feed_token_resolve(token=token.strip())
+        except IngestRefused as exc:
+            raise exceptions.AuthenticationFailed(exc.detail) from None
+        credential_used(feed=feed, field="previous_token_last_used_at" if previous else "token_last_used_at")
         return FeedPrincipal(feed), feed
 
     def authenticate_header(self, request: Any) -> str:

@@ -12,3 +12,11 @@ class FeedFormat(models.TextChoices):
     DCSA_TNT = "dcsa-tnt", "DCSA Track & Trace"
     CARRIER_WEBHOOK = "carrier-webhook", "Carrier tracker webhook (EasyPost-style)"
     CUSTOM_JSON = "custom-json", "Partner JSON with a declarative mapping"
+
+
+class FeedTransport(models.TextChoices):
+    """How a feed's data reaches the control tower (http-api.md "Polled feeds")."""
+
+    PUSH = "push", "Push (the partner posts to the ingest API)"
+    FILE = "file", "Files (uploaded, or posted as multipart)"
+    POLL = "poll", "Poll (the control tower pulls the partner's URL)"

@@ -11,7 +11,7 @@ from django.db import models
 
 from apps.events.taxonomy import System
 
-from .choices import FeedFormat
+from .choices import FeedFormat, FeedTransport
 
 
 class Partner(models.Model):
@@ -44,6 +44,21 @@ class Feed(models.Model):
     )
     mapping = models.JSONField(
         default=dict, blank=True, help_text="custom-json feeds: the declarative mapping (apps/ingestion/formats)"
+    )
+    transport = models.CharField(max_length=8, choices=FeedTransport.choices, default=FeedTransport.PUSH)
+    # Credential rotation with overlap: the previous token / secret stay valid until *_expires_at.
+    previous_token_hash = models.CharField(max_length=64, blank=True, default="", editable=False, db_index=True)
+    previous_token_expires_at = models.DateTimeField(null=True, blank=True)
+    previous_hmac_secret = models.CharField(max_length=128, blank=True, default="", editable=False)
+    previous_hmac_expires_at = models.DateTimeField(null=True, blank=True)
+    token_last_used_at = models.DateTimeField(null=True, blank=True)
+    previous_token_last_used_at = models.DateTimeField(null=True, blank=True)
+    hmac_last_used_at = models.DateTimeField(null=True, blank=True)
+    future_tolerance = models.DurationField(
+        default=timedelta(minutes=15), help_text="events dated further ahead than this are flagged as future-dated"
+    )
+    silence_auto = models.BooleanField(
+        default=True, help_text="silence threshold from the feed's own rhythm (else max_silence as set)"
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -81,6 +96,35 @@ class FeedCodeTable(models.Model):
 
     def __str__(self) -> str:
         return f"{self.feed_id}:{self.table} v{self.version}"
+
+
+class FeedPoll(models.Model):
+    """A polled feed's settings and durable state (http-api.md "Polled feeds"): where and how
+    to pull, and the cursor the next round starts from, which survives restarts."""
+
+    feed = models.OneToOneField(Feed, on_delete=models.CASCADE, related_name="poll", primary_key=True)
+    url = models.URLField(max_length=1000)
+    interval_seconds = models.PositiveIntegerField(default=60)
+    headers = models.JSONField(default=dict, blank=True, help_text="sent with every GET (auth: bearer, basic, API key)")
+    cursor_param = models.CharField(max_length=100, default="cursor", help_text="query parameter the cursor goes in")
+    cursor_from = models.CharField(
+        max_length=8, default="header", help_text="where the next cursor is read: header | link | field"
+    )
+    cursor_name = models.CharField(
+        max_length=200, default="Next-Page-Cursor", help_text="the header's name, or the response field's path"
+    )
+    cursor = models.TextField(blank=True, default="", help_text="the last cursor received")
+    next_poll_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_status = models.PositiveSmallIntegerField(null=True, blank=True, help_text="last HTTP status")
+    last_error = models.TextField(blank=True, default="")
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    auth_failures = models.PositiveIntegerField(default=0)
+    pages = models.PositiveBigIntegerField(default=0, help_text="pages fetched in all")
+
+    def __str__(self) -> str:
+        return f"poll {self.feed_id} {self.url}"
 
 
 class SignatureNonce(models.Model):

@@ -14,17 +14,41 @@ from apps.feeds.selectors import feed_get
 from apps.feeds.services import feed_set_paused
 
 from .choices import MessageStatus
+from .credential_views import feed_credentials_panel
 from .feed_formats import feed_code_table_summary
 from .formats import FORMATS
+from .health import HealthStatus, feed_health_list, health_rules, status_counts
+from .health_charts import overview_figure
+from .health_detail import feed_health_section
 from .models import RawMessage
-from .selectors import dead_letter_list, feed_health_list, file_list, message_get, message_list
+from .selectors import dead_letter_list, file_list, message_get, message_list
 from .services import message_mark_for_replay
 
 
 @login_required
 @permission_required("accounts.view_feeds", raise_exception=True)
 def feed_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "ingestion/feed_list.html", {"rows": feed_health_list()})
+    """Every feed's health at a glance (apps/ingestion/health.py), the most serious status
+    first, then by slug; `?status=` keeps one status. 50 feeds a page."""
+    rows = feed_health_list()
+    status = request.GET.get("status") or ""
+    status = status if status in HealthStatus.values else ""
+    order = {s: i for i, s in enumerate(HealthStatus.values)}
+    shown = sorted((row for row in rows if not status or row.status == status), key=lambda row: order[row.status])
+    page = Paginator(shown, FEEDS_PER_PAGE).get_page(request.GET.get("page"))
+    context = {
+        "rows": page.object_list,
+        "page": page,
+        "feed_count": len(rows),
+        "status_counts": status_counts(rows),
+        "status": status,
+        "figure": overview_figure(list(page.object_list)),
+        "rules": health_rules(),
+    }
+    return render(request, "ingestion/feed_list.html", context)
+
+
+FEEDS_PER_PAGE = 50
 
 
 @login_required
@@ -46,10 +70,13 @@ def feed_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "files": file_list(feed_slug=slug)[:10],
         "code_tables": feed_code_table_summary(feed),
         "accepted_types": ", ".join(FORMATS[feed.format].content_types),
+        "credentials": feed_credentials_panel(feed),
     }
     htmx = request.htmx  # type: ignore[attr-defined]
     # A history restore (back button, cache miss) needs the whole page, not the rows.
     rows_only = bool(htmx) and not htmx.history_restore_request
+    if not rows_only:  # the health section is on the whole page only, not on the rows' refresh
+        context["health"] = feed_health_section(feed=feed)
     template = "ingestion/_message_rows.html" if rows_only else "ingestion/feed_detail.html"
     response = render(request, template, context)
     patch_vary_headers(response, ["HX-Request"])

@@ -19,8 +19,11 @@ from .catalog import Customer, Site
 from .mix import FINANCE_MIX, FinanceMix
 
 ERP, WMS, TMS, LASTMILE = System.ERP.value, System.WMS.value, System.TMS.value, System.LASTMILE.value
-# How long after the fact each system sends an event (seconds): the feed's lag.
-_LAG_SECONDS = {ERP: (5.0, 90.0), WMS: (1.0, 30.0), TMS: (30.0, 240.0), LASTMILE: (2.0, 120.0)}
+# How long after the fact each system sends an event (seconds): the feed's lag. An ERP posts
+# its documents within seconds, a WMS batches its scans by the minute, a TMS polls its
+# carriers every few minutes and a driver's handheld syncs when it has signal. The share late
+# by hours comes from the flows themselves (late PODs, late-bound TMS shipments).
+_LAG_SECONDS = {ERP: (2.0, 30.0), WMS: (15.0, 120.0), TMS: (60.0, 600.0), LASTMILE: (30.0, 300.0)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +32,7 @@ class SimEvent:
 
     system: str  # "erp" | "wms" | "tms" | "lastmile"
     event: dict[str, Any]
+    sent: datetime | None = field(default=None, compare=False)  # when its system sends it (world time)
 
 
 def stamp(at: datetime, offset_minutes: int) -> str:
@@ -169,5 +173,5 @@ class Recorder:
         out = []
         for item in kept:
             event_id = f"{item.system}-{self.p}{self.next('event-' + item.system):06d}"
-            out.append(SimEvent(item.system, {"event_id": event_id, **item.event}))
+            out.append(SimEvent(item.system, {"event_id": event_id, **item.event}, item.sent))
         return out

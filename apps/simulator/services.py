@@ -1,5 +1,7 @@
 """The simulator's four partner feeds."""
 
+from datetime import timedelta
+
 from apps.events.taxonomy import System
 from apps.feeds.choices import FeedFormat
 from apps.feeds.models import Feed
@@ -29,5 +31,6 @@ def simulation_feeds_ensure(*, prefix: str = "sim") -> dict[str, FeedCredentials
                 format=FeedFormat.CANONICAL_JSON,
             )
         else:
-            creds[system] = feed_rotate_token(feed=feed)
+            # No overlap: the simulator's previous run must stop being able to post at once.
+            creds[system] = feed_rotate_token(feed=feed, overlap=timedelta(0))
     return creds

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "apps.simulator",
     "apps.bench",
     "apps.live",
+    "apps.onboarding",
     "apps.pipeline",  # above ingestion, correlation, exceptions and SLA: the stages in order
 ]
 
@@ -190,6 +191,11 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-system-exceptions": {
         "task": "apps.exceptions.tasks.sweep_system_exceptions",
         "schedule": timedelta(minutes=1),
+    },
+    # Polled feeds (docs/polling.md): claims the feeds that are due, one round task each.
+    "poll-feeds": {
+        "task": "feeds.poll_due",
+        "schedule": timedelta(seconds=10),
     },
 }
 

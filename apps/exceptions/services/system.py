@@ -1,12 +1,15 @@
 """System cases: what the control tower sees about its own feeds, not what a partner reported.
 
-* `feed_silent` — an active feed that sent nothing for longer than its `max_silence`. One case
+* `feed_silent` — an active feed that sent nothing for longer than its silence threshold (its own
+  rhythm by default, else `max_silence`: apps/ingestion/health_silence.py). One case
   per feed (subject `feed:<slug>`, code `silent`). Opened by the minute sweep; cleared by the
   feed's next processed message (`system_batch_processed`, so promptly) or by the sweep.
 * `ingestion` — dead letters: messages whose processing kept failing for a reason of ours. One
   case per (feed, error class), e.g. code `OperationalError`; each dead-lettered message is one
   occurrence, its id in the case history. Cleared once no message of that feed and error class
-  is still `failed` (a successful replay, on the spot; the sweep re-checks).
+  is still `failed` (a successful replay, on the spot; the sweep re-checks). Polling cases share
+  the kind (code `poll_…`, apps/feeds/polling): opened when polling a feed stops, saying why,
+  and cleared when it succeeds again, not by the dead-letter checks.
 * `unmatched_event` — events on no order longer than `UNMATCHED_EVENT_GRACE`. One case per
   (feed, kind of the event's main ref), code = that ref kind: "tracking numbers from sim-lastmile
   that no order knows" is one thing for an ops lead to chase, not one case per number. Each
@@ -24,14 +27,14 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, OuterRef, Subquery, Value
-from django.db.models.functions import Concat, Greatest
+from django.db.models import F, Value
+from django.db.models.functions import Greatest
 
-from apps.accounts.models import AuditLog
 from apps.common.time import now
 from apps.events.models import CanonicalEvent
 from apps.feeds.models import Feed
 from apps.ingestion.choices import MessageStatus
+from apps.ingestion.health_silence import is_silent, quiet_since, silence_thresholds, with_quiet_since
 from apps.ingestion.models import RawMessage
 
 from ..choices import ACTIVE_STATUSES, ActivityAction, CaseStatus, ExceptionKind, Queue, Severity
@@ -129,39 +132,37 @@ def system_sweep(at: datetime | None = None) -> SweepResult:
 
 
 def _feeds_silent_sweep(at: datetime, result: SweepResult) -> None:
-    last_message = RawMessage.objects.filter(feed=OuterRef("pk")).order_by("-received_at").values("received_at")[:1]
-    # A resumed feed had nothing to say while paused: its silence counts from the resume.
-    last_resume = (
-        AuditLog.objects.filter(action="feed.resumed", target=Concat(Value("feed:"), OuterRef("slug")))
-        .order_by("-at")
-        .values("at")[:1]
-    )
-    feeds = Feed.objects.annotate(last_message_at=Subquery(last_message), resumed_at=Subquery(last_resume))
+    """Silent: quiet for the feed's silence threshold, from its own rhythm unless an admin set it
+    (apps/ingestion/health_silence.py, the rule the feed health pages show)."""
+    feeds = list(with_quiet_since(Feed.objects.all()).order_by("slug"))
+    thresholds = silence_thresholds(feeds, at=at)
     open_cases = {case.subject: case for case in _active(ExceptionKind.FEED_SILENT)}
-    for feed in feeds.order_by("slug"):
+    for feed in feeds:
         subject = feed_subject(feed.slug)
-        last_message_at: datetime | None = feed.last_message_at
-        resumed_at: datetime | None = feed.resumed_at
-        quiet_since = max(t for t in (feed.created_at, last_message_at, resumed_at) if t is not None)
-        silent = not feed.is_paused and quiet_since + feed.max_silence <= at
+        last_message_at: datetime | None = getattr(feed, "last_message_at", None)
+        quiet = quiet_since(feed)
+        threshold = thresholds[feed.pk]
+        silent = is_silent(feed, threshold.threshold, at=at)
         case = open_cases.pop(subject, None)
-        if silent and case is None and not _silence_dismissed(subject, quiet_since):
+        if silent and case is None and not _silence_dismissed(subject, quiet):
             with transaction.atomic():
                 case, created = _case_open(
                     kind=ExceptionKind.FEED_SILENT,
                     code=FEED_SILENT_CODE,
                     subject=subject,
-                    since=quiet_since + feed.max_silence,
+                    since=quiet + threshold.threshold,
                     at=at,
                     occurrences=1,
                     last_message_at=last_message_at.isoformat() if last_message_at else None,
-                    max_silence=str(feed.max_silence),
+                    max_silence=str(threshold.threshold),
+                    threshold_source=threshold.source,
                 )
             if created:
                 case_changed(case.id, opened=True)
                 result.opened.append((case.kind, case.code, subject, case.id))
         elif not silent and case is not None:
-            spoke = last_message_at is not None and last_message_at > case.opened_at - feed.max_silence
+            # A message received since the case opened (the threshold itself may have moved since).
+            spoke = last_message_at is not None and last_message_at >= case.opened_at
             reason = "feed paused" if feed.is_paused else "feed spoke again" if spoke else "no longer silent"
             cleared_at = last_message_at if spoke and last_message_at is not None else at
             if _case_resolve(case.id, at=at, cleared_at=cleared_at, reason=reason):
@@ -185,6 +186,8 @@ def _silence_dismissed(subject: str, quiet_since: datetime) -> bool:
 def _ingestion_sweep(at: datetime, result: SweepResult) -> None:
     """A dead letter deleted or replayed outside the pipeline: re-check what is still failed."""
     for case in _active(ExceptionKind.INGESTION):
+        if is_poll_case(case):
+            continue  # cleared by polling succeeding again (poll_failure_resolve)
         if not _dead_letters_left(case) and _case_resolve(case.id, at=at, cleared_at=at, reason="no dead letter left"):
             result.resolved.append((case.kind, case.code, case.subject, case.id))
 
@@ -305,12 +308,13 @@ def system_batch_processed(messages: list[RawMessage]) -> None:
     for case in cases:
         message = latest[case.subject]
         if case.kind == ExceptionKind.FEED_SILENT:
-            # A replayed old message is not the feed speaking: only one received after the silence began.
-            if message.received_at > case.opened_at - message.feed.max_silence:
+            # A replayed old message is not the feed speaking: only one received since the case opened
+            # (none can arrive between the silence beginning and the case opening: it would end the silence).
+            if message.received_at >= case.opened_at:
                 _case_resolve(
                     case.id, at=at, cleared_at=message.received_at, reason="feed spoke again", message=str(message.id)
                 )
-        elif not _dead_letters_left(case):
+        elif not is_poll_case(case) and not _dead_letters_left(case):
             _case_resolve(case.id, at=at, cleared_at=at, reason="dead letters replayed")
 
 
@@ -319,3 +323,53 @@ def _dead_letters_left(case: ExceptionCase) -> bool:
     return RawMessage.objects.filter(
         feed__slug=slug, status=MessageStatus.FAILED, error__startswith=f"{case.code}:"
     ).exists()
+
+
+# --- from polling (apps/feeds/polling) -------------------------------------------------------
+
+POLL_CODE_PREFIX = "poll_"
+
+
+def is_poll_case(case: ExceptionCase) -> bool:
+    """An `ingestion` case about polling a feed (code `poll_…`): it is cleared when polling
+    succeeds again (`poll_failure_resolve`), not by the dead-letter checks."""
+    return case.code.startswith(POLL_CODE_PREFIX)
+
+
+def poll_failure_record(feed: Feed, *, code: str, reason: str, at: datetime | None = None) -> ExceptionCase:
+    """Polling `feed` stopped (e.g. `poll_auth`: paused after repeated 401/403): the feed's
+    `ingestion` case of that code, opened with `reason` in words for the admin (the case's first
+    comment), or seen once more while it is still open."""
+    assert code.startswith(POLL_CODE_PREFIX), code
+    at = at or now()
+    with transaction.atomic():
+        case, created = _case_open(
+            kind=ExceptionKind.INGESTION,
+            code=code,
+            subject=feed_subject(feed.slug),
+            since=at,
+            at=at,
+            occurrences=1,
+            reason=reason[:500],
+        )
+        if created:
+            activity_record(case.id, ActivityAction.COMMENTED, at, text=reason[:500])
+        else:
+            ExceptionCase.objects.filter(id=case.id).update(
+                occurrences=F("occurrences") + 1, last_seen_at=Greatest(F("last_seen_at"), Value(at))
+            )
+            activity_record(case.id, ActivityAction.SEEN_AGAIN, at, reason=reason[:500])
+            case_changed(case.id)
+    return case
+
+
+def poll_failure_resolve(feed: Feed, *, reason: str = "polling succeeded again", at: datetime | None = None) -> int:
+    """The feed's open polling cases resolved (compare-and-set); how many this call resolved."""
+    at = at or now()
+    cases = ExceptionCase.objects.filter(
+        kind=ExceptionKind.INGESTION,
+        subject=feed_subject(feed.slug),
+        code__startswith=POLL_CODE_PREFIX,
+        status__in=ACTIVE_STATUSES,
+    ).values_list("id", flat=True)
+    return sum(_case_resolve(case_id, at=at, cleared_at=at, reason=reason) for case_id in list(cases))

@@ -24,6 +24,7 @@ from rich.text import Text
 
 from apps.feeds.services import FeedCredentials
 from apps.simulator.client import NO_RESPONSE, SendReport, post_batches, wait_until_up
+from apps.simulator.clock import relive
 from apps.simulator.noise import make_noisy
 from apps.simulator.services import simulation_feeds_ensure
 from apps.simulator.world import generate_world, world_stats
@@ -69,6 +70,11 @@ class Command(BaseCommand):
         parser.add_argument("--wait", type=float, default=30.0, help="seconds to wait for the server to come up")
         parser.add_argument("--sign", action="store_true", help="sign every body (X-CT-Signature)")
         parser.add_argument("--loop", action="store_true", help="keep sending new worlds until Ctrl-C")
+        parser.add_argument(
+            "--history",
+            action="store_true",
+            help="send the world's days as they happened (lag of days) instead of replaying them live",
+        )
         parser.add_argument("--dry-run", action="store_true", help="generate and print the stats; send nothing")
 
     def handle(self, *args: Any, **opts: Any) -> None:
@@ -120,6 +126,8 @@ class Command(BaseCommand):
             horizon=horizon,
             id_prefix=prefix,
         )
+        if not opts["history"]:  # each event occurs its own lag before it is posted
+            world = relive(world, start=timezone.now(), rate=opts["rate"])
         stream = make_noisy(
             world,
             seed=seed,
