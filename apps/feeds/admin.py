@@ -59,7 +59,7 @@ ADD_HELP = (
 )
 CREDENTIALS_HELP = (
     "The token is stored only as a hash; the prefix identifies it. The HMAC secret is never shown "
-    "here. To issue a new token, use feed_rotate_token (the old token stops working at once)."
+    "here. Rotate the token or the secret on the feed's page (the old one stays valid for an overlap)."
 )
 
 
