@@ -1,6 +1,7 @@
 """The simulator's four partner feeds."""
 
 from datetime import timedelta
+from pathlib import Path
 
 from apps.events.taxonomy import System
 from apps.feeds.choices import FeedFormat
@@ -34,3 +35,31 @@ def simulation_feeds_ensure(*, prefix: str = "sim") -> dict[str, FeedCredentials
             # No overlap: the simulator's previous run must stop being able to post at once.
             creds[system] = feed_rotate_token(feed=feed, overlap=timedelta(0))
     return creds
+
+
+def format_feeds_ensure() -> Path:
+    """One feed of each standard format (created once; an existing one is left as it is) and
+    its sample written to var/demo-samples/. Returns that directory."""
+    from django.conf import settings
+
+    from apps.feeds.models import Feed
+    from apps.feeds.services import feed_create
+
+    from .format_samples import FORMAT_SAMPLES
+
+    directory = Path(settings.BASE_DIR) / "var" / "demo-samples"
+    directory.mkdir(parents=True, exist_ok=True)
+    for sample in FORMAT_SAMPLES:
+        if not Feed.objects.filter(slug=sample.slug).exists():
+            feed_create(
+                slug=sample.slug,
+                partner_name=sample.partner,
+                system=sample.system,
+                format=sample.fmt,
+                mapping=sample.mapping or None,
+                actor="seed_demo",
+            )
+            # They speak only when an admin tries a sample: not "silent" in the demo's queue.
+            Feed.objects.filter(slug=sample.slug).update(silence_auto=False, max_silence=timedelta(days=30))
+        (directory / sample.filename).write_bytes(sample.body)
+    return directory

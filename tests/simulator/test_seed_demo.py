@@ -55,3 +55,30 @@ def test_a_slow_express_pick_breaches_its_demo_policy(settings: Any) -> None:
     row = policy.expectations.get()
     assert row.status == "met_late"
     assert row.breach_case is not None
+
+
+def test_it_leaves_a_feed_of_each_standard_format_with_a_sample_that_dry_runs(client: Any) -> None:
+    from django.contrib.auth.models import User
+
+    from apps.accounts.services import api_token_create
+    from apps.simulator.format_samples import FORMAT_SAMPLES
+
+    call_command("seed_demo", "--quiet")
+    call_command("seed_demo", "--quiet")  # idempotent
+    slugs = [s.slug for s in FORMAT_SAMPLES]
+    assert Feed.objects.filter(slug__in=slugs).count() == 7
+    assert {s.fmt for s in FORMAT_SAMPLES} == {
+        "canonical-csv", "x12", "edifact", "epcis", "dcsa-tnt", "carrier-webhook", "custom-json"
+    }  # fmt: skip
+    token = api_token_create(user=User.objects.get(username="admin"))
+    for sample in FORMAT_SAMPLES:
+        response = client.post(
+            f"/api/v1/feeds/{sample.slug}/dry-run/",
+            sample.body,
+            content_type=sample.content_type,
+            HTTP_AUTHORIZATION=f"Token {token}",
+        )
+        assert response.status_code == 200, (sample.slug, response.content)
+        data = response.json()
+        assert data["events"], (sample.slug, data)
+        assert (data["rejected"], data["errors"]) == ([], []), sample.slug

@@ -1,5 +1,6 @@
-"""Demo users for the four roles (passwords printed), the simulator's four partner feeds and a
-few SLA policies, so the demo's queue and dashboard show breaches as the simulator's late
+"""Demo users for the four roles (passwords printed), the simulator's four partner feeds, one
+feed of each standard partner format with a sample to dry-run (apps/simulator/format_samples.py)
+and a few SLA policies, so the demo's queue and dashboard show breaches as the simulator's late
 milestones arrive."""
 
 from datetime import timedelta
@@ -11,7 +12,8 @@ from django.core.management.base import BaseCommand, CommandParser
 from apps.accounts.roles import Role
 from apps.events.taxonomy import EventType
 from apps.exceptions.choices import Queue, Severity
-from apps.simulator.services import simulation_feeds_ensure
+from apps.simulator.format_samples import FORMAT_SAMPLES
+from apps.simulator.services import format_feeds_ensure, simulation_feeds_ensure
 from apps.sla.models import SlaPolicy
 from apps.sla.services import sla_policy_create
 
@@ -71,6 +73,7 @@ class Command(BaseCommand):
             user.groups.set([Group.objects.get(name=role)])
             rows.append((username, password, role))
         feeds = simulation_feeds_ensure(prefix="sim")
+        samples_dir = format_feeds_ensure()
         policies = [p for p in DEMO_POLICIES if not SlaPolicy.objects.filter(name=p["name"]).exists()]
         for policy in policies:
             sla_policy_create(actor="seed_demo", **policy)
@@ -81,3 +84,8 @@ class Command(BaseCommand):
             self.stdout.write(f"  {role:<9} {username} / {password}")
         self.stdout.write("Demo feeds: " + ", ".join(c.slug for c in feeds.values()))
         self.stdout.write(f"SLA policies: {SlaPolicy.objects.count()} ({len(policies)} added now)")
+        self.stdout.write(
+            "Partner format feeds: "
+            + ", ".join(f"{s.slug} ({s.fmt})" for s in FORMAT_SAMPLES)
+            + f"; a sample of each to dry-run or upload in {samples_dir}"
+        )
