@@ -8,7 +8,8 @@ checks). The state is stored as JSON beside the projection.
 
 Stage (§3): the furthest stage the timeline reached. Shipping stages come from the order's least
 advanced shipment, and the order is *partial* while its shipments disagree. Each system's view
-is its last report by occurred_at."""
+is its last report by occurred_at. An event dated in the future beyond its feed's tolerance
+counts, and moves nothing until its time comes (then the order is recomputed)."""
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -34,6 +35,9 @@ class TimelineEvent:
     received_at: datetime
     refs: dict[str, list[str]]
     body: dict[str, Any]
+    # Future-dated and not yet released (CanonicalEvent.held_until): on the timeline and counted,
+    # nothing else until the release sweep recomputes the order with it trusted.
+    held: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +92,8 @@ def apply(state: dict[str, Any], e: TimelineEvent, shipments: list[ShipmentFacts
     """Fold one event (not yet in the state) into the order's state."""
     key = key_of(e)
     state["count"] += 1
+    if e.held:
+        return
     if state["last"] is None or key > state["last"][0]:
         state["last"] = [key, e.occurred_at.isoformat()]
     _latest(state["systems"], e.system, key, {"type": e.type, "occurred_at": e.occurred_at.isoformat()})

@@ -174,7 +174,11 @@ def _refresh_batch(
             if via is None:
                 continue
             if new_events is None or (cid, eid) not in existing:
-                apply(state, TimelineEvent(eid, etype, system, feed, occurred, received, refs, body), shipments)
+                apply(
+                    state,
+                    TimelineEvent(eid, etype, system, feed, occurred, received, refs, body, bool(body.get("_held"))),
+                    shipments,
+                )
             if (cid, eid) not in existing:
                 fresh.append((cid, eid, occurred, etype, via[0], via[1]))
         state["members"] = sorted(closure.members)
@@ -305,11 +309,13 @@ def _feed_slugs() -> dict[int, str]:
     return dict(Feed.objects.values_list("id", "slug"))
 
 
-_EVENT_COLUMNS = ("id", "type", "system", "feed_id", "occurred_at", "received_at", "refs", *_BODY_KEYS)
+_EVENT_COLUMNS = ("id", "type", "system", "feed_id", "occurred_at", "received_at", "refs", *_BODY_KEYS, "held_until")
 
 
 def _lean(row: tuple, slugs: dict[int, str]) -> tuple:
-    body = {k[6:]: v for k, v in zip(_BODY_KEYS, row[7:], strict=True) if v is not None}
+    body = {k[6:]: v for k, v in zip(_BODY_KEYS, row[7:-1], strict=True) if v is not None}
+    if row[-1] is not None:
+        body["_held"] = True  # as events_read marks it on PostgreSQL
     if row[1] not in LINE_TYPES:
         body.pop("lines", None)
     return (*row[:3], slugs.get(row[3], ""), *row[4:7], body)

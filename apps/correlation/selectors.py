@@ -88,6 +88,10 @@ def timeline(*, order: OrderProjection) -> list[dict[str, Any]]:
         for key in ("reason", "location", "pod", "eta", "lines", "amount"):
             if key in e.body:
                 item[key] = e.body[key]
+        if e.future_dated:
+            # Sent dated beyond its feed's tolerance; `held_until` while it moves no stage yet.
+            item["future_dated"] = True
+            item["held_until"] = e.held_until
         item["via"] = _via(entry, order)
         out.append(item)
     return out

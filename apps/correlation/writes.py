@@ -154,7 +154,9 @@ def events_read(event_ids: list[int]) -> list[tuple[Any, ...]]:
             "body->'service_level', 'promised_by', body->'promised_by', 'eta', body->'eta', 'pod', body->'pod', "
             # The ledger's (ledger.py): amounts, failure reasons, and lines of the types it counts.
             "'amount', body->'amount', 'reason', body->'reason', 'lines', CASE WHEN type = ANY(%s) "
-            "THEN body->'lines' END))::text "
+            "THEN body->'lines' END, "
+            # '_held': a future-dated event before its time (projection.apply folds only its count)
+            "'_held', CASE WHEN held_until IS NOT NULL THEN true END))::text "
             "FROM events_canonicalevent WHERE id = ANY(%s::bigint[])",
             [list(LINE_TYPES), literal(event_ids)],
         )

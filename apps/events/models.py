@@ -28,6 +28,16 @@ class CanonicalEvent(models.Model):
     matched = models.BooleanField(
         default=False, db_default=False, help_text="on at least one order's timeline (false: listed as unmatched)"
     )
+    # Dated further ahead of its arrival than its feed's future_tolerance: kept and shown, but
+    # not trusted to move a stage (or meet an SLA, or prove a delivery) until its time comes.
+    future_dated = models.BooleanField(
+        default=False, db_default=False, help_text="dated beyond its feed's future tolerance when it arrived"
+    )
+    held_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="future-dated: not trusted to move a stage before this time (cleared by the release sweep)",
+    )
 
     class Meta:
         constraints = [
@@ -37,6 +47,9 @@ class CanonicalEvent(models.Model):
             models.Index(fields=["occurred_at"], name="events_event_occurred_idx"),
             models.Index(fields=["feed", "received_at"], name="events_event_feed_recv_idx"),
             models.Index(fields=["received_at"], name="events_event_unmatched_idx", condition=models.Q(matched=False)),
+            models.Index(
+                fields=["held_until"], name="events_event_held_idx", condition=models.Q(held_until__isnull=False)
+            ),
         ]
 
     def __str__(self) -> str:

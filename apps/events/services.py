@@ -8,7 +8,7 @@ bulk_create path: its writers are serialised anyway."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 import orjson
@@ -32,7 +32,12 @@ EVENT_COLUMNS = (
     "refs",
     "body",
     "index_in_message",
+    "future_dated",
+    "held_until",
 )
+
+# A feed's future_tolerance when the caller names none (the Feed model's default).
+DEFAULT_FUTURE_TOLERANCE = timedelta(minutes=15)
 
 
 @dataclass
@@ -60,6 +65,13 @@ class StoreRequest:
     message_id: UUID | str
     received_at: datetime
     events: Sequence[ValidEvent]
+    future_tolerance: timedelta = DEFAULT_FUTURE_TOLERANCE  # the feed's
+
+
+def held_until(occurred_at: datetime, received_at: datetime, tolerance: timedelta) -> datetime | None:
+    """When an event dated further ahead of its arrival than the tolerance may move a stage
+    (its own time), or None for an event that may at once."""
+    return occurred_at if occurred_at > received_at + tolerance else None
 
 
 def events_store(
@@ -97,10 +109,7 @@ def events_store_batch(requests: Sequence[StoreRequest], *, matched: bool = Fals
     if connection.vendor == "postgresql":
         inserted = _insert_postgres(requests, uniques, matched)
     else:
-        inserted = [
-            _insert_generic(r.feed_id, r.system, r.message_id, r.received_at, unique, matched)
-            for r, unique in zip(requests, uniques, strict=True)
-        ]
+        inserted = [_insert_generic(r, unique, matched) for r, unique in zip(requests, uniques, strict=True)]
     conflicted_by_feed: dict[int, list[str]] = {}
     for request, unique, mine in zip(requests, uniques, inserted, strict=True):
         conflicted_by_feed.setdefault(request.feed_id, []).extend(
@@ -133,9 +142,16 @@ def _owners(feed_id: int, keys: list[str]) -> dict[str, tuple[int, object]]:
 
 
 def event_row(
-    feed_id: int, system: str, message_id: UUID | str, received_at: datetime, e: ValidEvent, matched: bool = False
+    feed_id: int,
+    system: str,
+    message_id: UUID | str,
+    received_at: datetime,
+    e: ValidEvent,
+    matched: bool = False,
+    future_tolerance: timedelta = DEFAULT_FUTURE_TOLERANCE,
 ) -> tuple[object, ...]:
     """One row of EVENT_COLUMNS, as COPY writes it."""
+    held = held_until(e.occurred_at, received_at, future_tolerance)
     return (
         matched,
         feed_id,
@@ -151,6 +167,8 @@ def event_row(
         orjson.dumps(e.refs).decode(),
         orjson.dumps(e.body).decode(),
         e.index,
+        held is not None,
+        held,
     )
 
 
@@ -176,7 +194,8 @@ def _insert_postgres(
         with raw.copy(f"COPY ct_stage_event_rows (seq, {cols}) FROM STDIN") as copy:
             for r, unique in zip(requests, uniques, strict=True):
                 for e in unique:
-                    copy.write_row((seq, *event_row(r.feed_id, r.system, r.message_id, r.received_at, e, matched)))
+                    row = event_row(r.feed_id, r.system, r.message_id, r.received_at, e, matched, r.future_tolerance)
+                    copy.write_row((seq, *row))
                     seq += 1
         raw.execute(
             f"INSERT INTO events_canonicalevent ({cols}) "  # noqa: S608 - fixed column list
@@ -197,20 +216,19 @@ def _insert_postgres(
     return inserted
 
 
-def _insert_generic(
-    feed_id: int, system: str, message_id: UUID | str, received_at: datetime, events: list[ValidEvent], matched: bool
-) -> dict[str, int]:
+def _insert_generic(request: StoreRequest, events: list[ValidEvent], matched: bool) -> dict[str, int]:
+    feed_id, received_at = request.feed_id, request.received_at
     existing = set(_owners(feed_id, [e.event_key for e in events]))
     fresh = [e for e in events if e.event_key not in existing]
     objs = CanonicalEvent.objects.bulk_create(
         [
             CanonicalEvent(
                 feed_id=feed_id,
-                message_id=message_id,
+                message_id=request.message_id,
                 event_key=e.event_key,
                 has_source_id=e.has_source_id,
                 type=e.type,
-                system=system,
+                system=request.system,
                 occurred_at=e.occurred_at,
                 occurred_offset_minutes=e.offset_minutes,
                 received_at=received_at,
@@ -219,6 +237,8 @@ def _insert_generic(
                 body=e.body,
                 index_in_message=e.index,
                 matched=matched,
+                future_dated=(held := held_until(e.occurred_at, received_at, request.future_tolerance)) is not None,
+                held_until=held,
             )
             for e in fresh
         ],
@@ -234,3 +254,24 @@ def _insert_generic(
         batch_size=1000,
     )
     return {obj.event_key: obj.pk for obj in objs}
+
+
+def events_release_held(*, at: datetime, limit: int) -> list[int]:
+    """Trust the future-dated events whose own time has come (held_until ≤ at): clear their
+    held_until, the earliest first, at most `limit`; on PostgreSQL rows another transaction is
+    releasing are skipped (two sweeps never release one event twice). Returns their ids; must
+    run inside the caller's transaction, which recomputes their orders."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE events_canonicalevent SET held_until = NULL WHERE id IN ("
+                "SELECT id FROM events_canonicalevent WHERE held_until <= %s "
+                "ORDER BY held_until LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING id",
+                [at, limit],
+            )
+            return sorted(row[0] for row in cursor.fetchall())
+    ids = list(
+        CanonicalEvent.objects.filter(held_until__lte=at).order_by("held_until").values_list("id", flat=True)[:limit]
+    )
+    CanonicalEvent.objects.filter(id__in=ids).update(held_until=None)
+    return sorted(ids)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import models
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Greatest, Trunc
 
 from apps.common.time import duration_text, now
@@ -336,7 +336,7 @@ def _lags(ids: list[int], at: datetime) -> dict[int, Lag]:
 
 def future_dated(events: QuerySet[CanonicalEvent]) -> QuerySet[CanonicalEvent]:
     """Events dated further ahead of their arrival than their feed's future_tolerance."""
-    return events.filter(occurred_at__gt=F("received_at") + F("feed__future_tolerance"))
+    return events.filter(future_dated=True)
 
 
 def _future_dated_counts(ids: list[int], at: datetime) -> dict[int, int]:

@@ -2,11 +2,13 @@ from django.urls import path
 
 from . import file_views, views
 from .credential_views import feed_hmac_secret_rotate, feed_token_rotate
+from .poll_views import feed_poll_now
 
 urlpatterns = [
     path("feeds/", views.feed_list, name="feed-list"),
     path("feeds/<slug:slug>/", views.feed_detail, name="feed-detail"),
     path("feeds/<slug:slug>/pause/", views.feed_pause, name="feed-pause"),
+    path("feeds/<slug:slug>/poll-now/", feed_poll_now, name="feed-poll-now"),
     path("feeds/<slug:slug>/credentials/token/", feed_token_rotate, name="feed-token-rotate"),
     path("feeds/<slug:slug>/credentials/hmac-secret/", feed_hmac_secret_rotate, name="feed-hmac-rotate"),
     path("feeds/<slug:slug>/files/", file_views.feed_file_upload, name="feed-file-upload"),

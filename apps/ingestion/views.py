@@ -21,6 +21,7 @@ from .health import HealthStatus, feed_health_list, health_rules, status_counts
 from .health_charts import overview_figure
 from .health_detail import feed_health_section
 from .models import RawMessage
+from .poll_views import feed_poll_panel
 from .selectors import dead_letter_list, file_list, message_get, message_list
 from .services import message_mark_for_replay
 
@@ -71,6 +72,7 @@ def feed_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "code_tables": feed_code_table_summary(feed),
         "accepted_types": ", ".join(FORMATS[feed.format].content_types),
         "credentials": feed_credentials_panel(feed),
+        "polling": feed_poll_panel(feed),
     }
     htmx = request.htmx  # type: ignore[attr-defined]
     # A history restore (back button, cache miss) needs the whole page, not the rows.

@@ -18,7 +18,7 @@ from apps.ingestion import queue
 from apps.ingestion.models import RawMessage
 
 from . import claims, metrics
-from .stages import ON_DEAD_LETTER, Batch, Stage, stages_selected
+from .stages import ON_DEAD_LETTER, RELEASE_STAGES, Batch, Stage, stages_selected
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +72,25 @@ def batch_run(
 
     `lock_timeout_ms` (PostgreSQL): give up, with OperationalError (lock_not_available), rather
     than wait longer than this for any lock another batch holds (the early lane's full run)."""
+    return batch_execute(messages, stages, lane=lane, lock_timeout_ms=lock_timeout_ms).statuses
+
+
+def held_events_release() -> int:
+    """Beat, every EVENTS_RELEASE_SECONDS: the future-dated events whose time has come are
+    trusted, their orders recomputed (RELEASE_STAGES), a batch of at most
+    EVENTS_RELEASE_BATCH events per transaction until none is left. Returns how many."""
+    released = 0
+    while True:
+        batch = batch_execute([], RELEASE_STAGES, lane="release")
+        released += len(batch.event_ids)
+        if len(batch.event_ids) < settings.EVENTS_RELEASE_BATCH:
+            return released
+
+
+def batch_execute(
+    messages: list[RawMessage], stages: tuple[Stage, ...], *, lane: str = "regular", lock_timeout_ms: int = 0
+) -> Batch:
+    """batch_run's work; returns the whole Batch (what each stage found)."""
     for retry in range(CONFLICT_RETRIES + 1):
         batch, timings = Batch(messages=[]), {}
         try:
@@ -102,4 +121,4 @@ def batch_run(
             "stage_ms": {name: round(seconds * 1000, 2) for name, seconds in timings.items()},
         },
     )
-    return batch.statuses
+    return batch

@@ -19,17 +19,21 @@ Order matters, and why:
   batch leaves in one push after the commit (apps/live/publish.py).
 
 The early lane (early.py) has its own short list, EARLY_STAGES, for small messages that
-announce an exception: their partner exceptions before correlation."""
+announce an exception: their partner exceptions before correlation. The release sweep has
+RELEASE_STAGES: future-dated events trusted once their time comes, their orders recomputed."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
+
+from apps.common.time import now
 from apps.correlation.live import orders_changed
 from apps.correlation.services import events_corrected, events_correlate
 from apps.events.corrections import events_correct
-from apps.events.services import StoreRequest, events_store_batch
+from apps.events.services import StoreRequest, events_release_held, events_store_batch
 from apps.events.taxonomy import EARLY_LANE_TYPES
 from apps.events.validation import Rejection, ValidEvent
 from apps.exceptions.services import exceptions_from_events
@@ -96,7 +100,14 @@ def store(batch: Batch) -> None:
     `batch.corrected_event_ids`: stored events these messages re-derived differently (a replay
     after a code-table change, an EPCIS error declaration), updated in place."""
     requests = [
-        StoreRequest(m.feed_id, m.feed.system, m.id, m.received_at, [o for o in outcomes if isinstance(o, ValidEvent)])
+        StoreRequest(
+            m.feed_id,
+            m.feed.system,
+            m.id,
+            m.received_at,
+            [o for o in outcomes if isinstance(o, ValidEvent)],
+            m.feed.future_tolerance,
+        )
         for m, outcomes in batch.parsed
     ]
     finished: list[Finish] = []
@@ -212,7 +223,9 @@ def store_unplaced(batch: Batch) -> None:
         valid = [o for o in outcomes if isinstance(o, ValidEvent)]
         if not any(event.type in EARLY_LANE_TYPES for event in valid):
             continue
-        request = StoreRequest(message.feed_id, message.feed.system, message.id, message.received_at, valid)
+        request = StoreRequest(
+            message.feed_id, message.feed.system, message.id, message.received_at, valid, message.feed.future_tolerance
+        )
         stored = events_store_batch([request], matched=False)[0]
         batch.event_ids += stored.new_event_ids + stored.restored_event_ids
 
@@ -237,6 +250,30 @@ EARLY_STAGES: tuple[Stage, ...] = (
     Stage("store_unplaced", store_unplaced),
     Stage("partner_exceptions_early", partner_exceptions_early),
     Stage("hand_back", hand_back),
+)
+
+# --- the release sweep (runner.held_events_release) --------------------------------------------
+
+
+def release_held(batch: Batch) -> None:
+    """Release sweep. Reads the future-dated events whose own time has come (held_until passed);
+    writes them trusted (held_until cleared, at most EVENTS_RELEASE_BATCH per transaction, rows
+    another sweep holds skipped). Sets `batch.event_ids` and `batch.corrected_event_ids` to
+    them: `correlate` then recomputes their orders from whole timelines, with them counted."""
+    released = events_release_held(at=now(), limit=settings.EVENTS_RELEASE_BATCH)
+    batch.event_ids = released
+    batch.corrected_event_ids = released
+
+
+# Their partner exceptions were opened when they arrived; what their time changes is the stage,
+# the SLA stops they meet, the proof of delivery the holds wait for, and the order's screen.
+RELEASE_STAGES: tuple[Stage, ...] = (
+    Stage("release_held", release_held),
+    Stage("correlate", correlate),
+    Stage("sla", sla),
+    Stage("invoice_holds", invoice_holds),
+    Stage("reconciliation", reconciliation),
+    Stage("publish", publish),
 )
 
 # Called with a message that has just become a dead letter, in the transaction that marks it.

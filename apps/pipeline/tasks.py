@@ -9,7 +9,7 @@ from apps.ingestion.queue import PROCESS_EARLY_TASK, PROCESS_TASK
 
 from .claims import messages_heal
 from .early import message_process_early
-from .runner import message_process
+from .runner import held_events_release, message_process
 from .stages import ON_DEAD_LETTER
 
 
@@ -34,3 +34,9 @@ def process_message_early(message_id: str) -> bool:
 def heal_messages() -> dict[str, int]:
     """Beat, every INGEST_HEAL_SECONDS: free dead workers' claims, enqueue what waits too long."""
     return messages_heal(on_dead_letter=ON_DEAD_LETTER)._asdict()
+
+
+@shared_task(name="pipeline.release_held_events")
+def release_held_events() -> int:
+    """Beat, every EVENTS_RELEASE_SECONDS: trust the future-dated events whose time has come."""
+    return held_events_release()

@@ -118,16 +118,22 @@ def post_batches(
     signed: bool = False,
     max_retries: int = 8,
     transport: httpx.BaseTransport | None = None,
+    served: Mapping[str, Callable[[list[dict[str, object]]], None]] | None = None,
 ) -> SendReport:
     """POST the stream, `rate` events per second on average (None or 0: as fast as it goes).
 
     429 waits for Retry-After and tries again, as do 5xx and refused connections (with
     backoff), up to `max_retries` times; other errors give the body up. `progress` is called
     (from worker threads) with the number of events of each finished body. Ctrl-C stops
-    cleanly: the report says what got through and `interrupted` is set."""
+    cleanly: the report says what got through and `interrupted` is set.
+
+    `served`: systems whose events are not posted but handed, at the same pace, to a function
+    (a partner endpoint the control tower polls: partner_api.PartnerApi.publish); they count
+    as sent."""
+    served = served or {}
     if not 1 <= batch_size <= 1000:
         raise ValueError("batch_size must be between 1 and 1000 (the ingest limit)")
-    missing = {sim.system for sim in sim_events} - set(creds_by_system)
+    missing = {sim.system for sim in sim_events} - set(creds_by_system) - set(served)
     if missing:
         raise ValueError(f"no feed credentials for system(s): {', '.join(sorted(missing))}")
     rate = rate if rate and rate > 0 else None
@@ -165,6 +171,13 @@ def post_batches(
                     stop.wait(max(0.0, started + offset / rate - time.monotonic()))
                 for system, bodies in batches(sim_events[offset : offset + window], batch_size).items():
                     for events in bodies:
+                        if system in served:
+                            served[system](events)
+                            with lock:
+                                report.events_sent += len(events)
+                            if progress is not None:
+                                progress(len(events))
+                            continue
                         slots.acquire()
                         pool.submit(poster.post, creds_by_system[system], events).add_done_callback(done)
             pool.shutdown(wait=True)

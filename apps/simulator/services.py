@@ -1,12 +1,16 @@
 """The simulator's four partner feeds."""
 
+import secrets
 from datetime import timedelta
 from pathlib import Path
 
 from apps.events.taxonomy import System
 from apps.feeds.choices import FeedFormat
 from apps.feeds.models import Feed
+from apps.feeds.polling import poll_configure
 from apps.feeds.services import FeedCredentials, feed_create, feed_rotate_token
+
+from .partner_api import API_KEY_HEADER, PartnerApi
 
 PARTNER_NAMES: dict[str, str] = {
     System.ERP: "Simulated ERP",
@@ -35,6 +39,23 @@ def simulation_feeds_ensure(*, prefix: str = "sim") -> dict[str, FeedCredentials
             # No overlap: the simulator's previous run must stop being able to post at once.
             creds[system] = feed_rotate_token(feed=feed, overlap=timedelta(0))
     return creds
+
+
+def polled_partner_start(*, feed_slug: str, interval_seconds: int) -> PartnerApi:
+    """Serve a partner API on a free local port and make `feed_slug` a feed polling it with the
+    reference paging (header cursor), a fresh API key and its cursor reset (the new API starts
+    from its first event)."""
+    api_key = secrets.token_urlsafe(24)
+    partner = PartnerApi(api_key=api_key).start()
+    poll_configure(
+        feed=Feed.objects.get(slug=feed_slug),
+        url=partner.url,
+        interval_seconds=interval_seconds,
+        headers={API_KEY_HEADER: api_key},
+        reset_cursor=True,
+        actor="simulate",
+    )
+    return partner
 
 
 def format_feeds_ensure() -> Path:

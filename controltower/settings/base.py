@@ -192,6 +192,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.exceptions.tasks.sweep_system_exceptions",
         "schedule": timedelta(minutes=1),
     },
+    # Future-dated events whose time has come are trusted and their orders recomputed.
+    "release-held-events": {
+        "task": "pipeline.release_held_events",
+        "schedule": timedelta(seconds=env.int("EVENTS_RELEASE_SECONDS", default=30)),
+    },
     # Polled feeds (docs/polling.md): claims the feeds that are due, one round task each.
     "poll-feeds": {
         "task": "feeds.poll_due",
@@ -302,6 +307,9 @@ INGEST_CLAIM_GRACE = timedelta(seconds=env.int("INGEST_CLAIM_GRACE_SECONDS", def
 INGEST_PROCESSING_TIMEOUT = timedelta(seconds=env.int("INGEST_PROCESSING_TIMEOUT_SECONDS", default=600))
 # Attempts before a message is a dead letter; a worker that died while holding it counts as one.
 INGEST_MAX_ATTEMPTS = env.int("INGEST_MAX_ATTEMPTS", default=5)
+# Future-dated events (docs/feed-health.md): the release sweep trusts at most this many per
+# transaction once their time has come, every EVENTS_RELEASE_SECONDS.
+EVENTS_RELEASE_BATCH = env.int("EVENTS_RELEASE_BATCH", default=500)
 # The stages a worker runs, by name, in the order of apps/pipeline/stages.py; empty: all of them.
 # Only for benchmarks that split the time (`bench ingest --store-only` runs "parse,store").
 PIPELINE_STAGES = env.list("PIPELINE_STAGES", default=[])

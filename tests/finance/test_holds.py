@@ -72,7 +72,7 @@ def test_a_failed_delivery_keeps_the_hold_with_its_reason_until_a_pod_arrives(wo
     assert (hold.status, hold.reason) == (HoldStatus.HELD, HoldReason.DELIVERY_FAILED)
     assert "ADDRESS_UNKNOWN" in hold.release_hint
     assert HoldActivity.objects.filter(hold=hold, action=HoldAction.REASON_CHANGED).exists()
-    delivered(world, at=T(10, day=26), A_1=9)  # the retry succeeds the next day
+    delivered(world, at=T(8, day=26), A_1=9)  # the retry succeeds the next day
     assert the_hold().status == HoldStatus.RELEASED
 
 

@@ -250,11 +250,15 @@ def test_future_dated_events_are_counted_and_listed_beyond_the_tolerance(feeds: 
     assert by_slug()["good-wms"].future_dated == 0
 
 
-def test_the_tolerance_is_the_feeds_own(feeds: dict[str, Feed]) -> None:
-    Feed.objects.filter(pk=feeds["ahead-tms"].pk).update(future_tolerance=timedelta(minutes=5))
-    assert by_slug()["ahead-tms"].future_dated == 3
-    Feed.objects.filter(pk=feeds["ahead-tms"].pk).update(future_tolerance=timedelta(hours=4))
-    assert by_slug()["ahead-tms"].future_dated == 0
+def test_the_tolerance_is_the_feeds_own_as_it_was_when_the_event_arrived(clock: None) -> None:
+    feed = make_feed("tolerant-tms", system="tms")
+    Feed.objects.filter(pk=feed.pk).update(future_tolerance=timedelta(hours=4))
+    send(feed, ago(minutes=30), [ev("three-hours-ahead", ago(minutes=30) + timedelta(hours=3))])
+    assert feed_health_get(feed=feed, at=NOW).future_dated == 0
+    Feed.objects.filter(pk=feed.pk).update(future_tolerance=timedelta(minutes=5))
+    send(feed, ago(minutes=20), [ev("ten-minutes-ahead", ago(minutes=20) + timedelta(minutes=10))])
+    # the event flagged on arrival is counted; the one judged under 4 h is not judged again
+    assert feed_health_get(feed=feed, at=NOW).future_dated == 1
 
 
 # --- rejection reasons ----------------------------------------------------------------------

@@ -27,10 +27,18 @@ def test_the_stages_run_in_this_order():
         "publish",
     ]
     assert [s.name for s in stages.EARLY_STAGES] == ["parse", "store_unplaced", "partner_exceptions_early", "hand_back"]
+    assert [s.name for s in stages.RELEASE_STAGES] == [
+        "release_held",
+        "correlate",
+        "sla",
+        "invoice_holds",
+        "reconciliation",
+        "publish",
+    ]
 
 
 def test_every_stage_is_a_plain_function_that_says_what_it_reads_and_writes():
-    for stage in (*stages.STAGES, *stages.EARLY_STAGES):
+    for stage in (*stages.STAGES, *stages.EARLY_STAGES, *stages.RELEASE_STAGES):
         doc = inspect.getdoc(stage.run) or ""
         assert inspect.isfunction(stage.run), stage.name
         assert "Reads" in doc or "Writes" in doc or "writes" in doc, stage.name
@@ -42,6 +50,7 @@ def test_no_app_registers_stages_at_start_up():
 
     assert isinstance(stages.STAGES, tuple)
     assert isinstance(stages.EARLY_STAGES, tuple)
+    assert isinstance(stages.RELEASE_STAGES, tuple)
     for config in apps.get_app_configs():
         ready = type(config).__dict__.get("ready")
         if config.name.startswith("apps.") and ready is not None:

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 from django.db import connection
 
 from apps.correlation.models import OrderProjection, TimelineEntry
+from apps.events.selectors import held_among
 
 from ..choices import CLOSED_STAGES, Deadline, ExpectationStatus
 from ..deadlines import Stop, Stored, Target
@@ -105,14 +106,23 @@ def first_stops(policy: SlaPolicy, order_ids: list[int]) -> dict[int, Stop]:
         .order_by("order_id", "occurred_at", "event_id")
         .values_list("order_id", "event_id", "occurred_at", "event_type")
     )
-    for order_id, event_id, occurred_at, type_ in rows:
-        stops.setdefault(order_id, Stop(event_id, occurred_at, type_))
+    listed, held = _trusted(rows)
+    for order_id, event_id, occurred_at, type_ in listed:
+        if event_id not in held:
+            stops.setdefault(order_id, Stop(event_id, occurred_at, type_))
     return stops
 
 
 def policy_evaluate(policy: SlaPolicy, order_ids: Iterable[int]) -> list[tuple[str, str, str]]:
     """One policy over these orders (a policy created or changed): see policies_evaluate."""
     return policies_evaluate([policy], order_ids)
+
+
+def _trusted(rows: Iterable[tuple[Any, ...]]) -> tuple[list[tuple[Any, ...]], set[int]]:
+    """The (order, event, …) rows, and the ids of their future-dated events not yet trusted:
+    those start and stop nothing until the release sweep (apps/pipeline/stages.py) runs them."""
+    listed = list(rows)
+    return listed, held_among(row[1] for row in listed)
 
 
 def _milestones(
@@ -136,7 +146,10 @@ def _milestones(
         starting.setdefault(policy.start, []).append(policy.id)
         for stop_type in policy.stop or []:
             stopping.setdefault(stop_type, []).append(policy.id)
-    for order_id, event_id, occurred_at, type_ in rows:  # oldest first: setdefault keeps the earliest
+    listed, held = _trusted(rows)
+    for order_id, event_id, occurred_at, type_ in listed:  # oldest first: setdefault keeps the earliest
+        if event_id in held:
+            continue
         for policy_id in starting.get(type_, []):
             starts.setdefault((policy_id, order_id), occurred_at)
         for policy_id in stopping.get(type_, []):

@@ -2,6 +2,7 @@
 
 import logging
 import sys
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,7 +27,8 @@ from apps.feeds.services import FeedCredentials
 from apps.simulator.client import NO_RESPONSE, SendReport, post_batches, wait_until_up
 from apps.simulator.clock import relive
 from apps.simulator.noise import make_noisy
-from apps.simulator.services import simulation_feeds_ensure
+from apps.simulator.partner_api import PartnerApi
+from apps.simulator.services import polled_partner_start, simulation_feeds_ensure
 from apps.simulator.world import generate_world, world_stats
 
 _BASE36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -75,7 +77,17 @@ class Command(BaseCommand):
             action="store_true",
             help="send the world's days as they happened (lag of days) instead of replaying them live",
         )
+        parser.add_argument(
+            "--poll-system",
+            choices=["erp", "wms", "tms", "lastmile"],
+            default=None,
+            help="serve this system's events from a partner API of the simulator's own, which the "
+            "control tower polls (its feed becomes a polled one), instead of posting them",
+        )
+        parser.add_argument("--poll-interval", type=int, default=10, help="seconds between polls (default 10)")
         parser.add_argument("--dry-run", action="store_true", help="generate and print the stats; send nothing")
+
+    partner: PartnerApi | None = None
 
     def handle(self, *args: Any, **opts: Any) -> None:
         if opts["orders"] < 1 or not 1 <= opts["batch_size"] <= 1000 or opts["days"] <= 0:
@@ -90,6 +102,14 @@ class Command(BaseCommand):
                 raise CommandError(f"no server answered at {base} within {opts['wait']:.0f} s")
             creds = simulation_feeds_ensure(prefix=opts["feed_prefix"])
             console.print(f"Feeds: {', '.join(c.slug for c in creds.values())}")
+            if opts["poll_system"]:
+                self.partner = polled_partner_start(
+                    feed_slug=creds[opts["poll_system"]].slug, interval_seconds=opts["poll_interval"]
+                )
+                console.print(
+                    f"{creds[opts['poll_system']].slug} is polled: the control tower pulls it from "
+                    f"{self.partner.url} every {opts['poll_interval']} s"
+                )
         prefix = opts["id_prefix"] if opts["id_prefix"] is not None else auto_prefix(timezone.now())
         total = SendReport()
         round_no = 0
@@ -103,6 +123,8 @@ class Command(BaseCommand):
             _add(total, report)
             if report.interrupted or not opts["loop"]:
                 break
+        if self.partner is not None:
+            self._drain(console, self.partner, timeout_s=3 * opts["poll_interval"] + 15)
         if opts["loop"] and round_no > 1:
             console.print(f"[bold]All {round_no} rounds[/bold]")
             self._summary(console, total)
@@ -167,9 +189,21 @@ class Command(BaseCommand):
                 concurrency=opts["concurrency"],
                 progress=lambda n: bar.advance(task, n),
                 signed=opts["sign"],
+                served={opts["poll_system"]: self.partner.publish} if self.partner is not None else None,
             )
         self._summary(console, report)
         return report
+
+    def _drain(self, console: Console, partner: PartnerApi, *, timeout_s: float) -> None:
+        """Wait (bounded) until the control tower has polled every event served, then stop serving."""
+        deadline = time.monotonic() + timeout_s
+        try:
+            while partner.served < partner.published and time.monotonic() < deadline:
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+        console.print(f"polled partner: {partner.served:,} of {partner.published:,} events taken by the poller")
+        partner.stop()
 
     def _summary(self, console: Console, report: SendReport) -> None:
         table = Table(show_header=False, box=None, padding=(0, 2))
