@@ -1,5 +1,5 @@
 """A polled feed's card on its page, and "Poll now" (admins): one round here and now, whether
-due or not, with what it did in the flash message (apps/feeds/polling)."""
+due or not, with what it did in the flash message (apps/polling)."""
 
 from typing import Any
 
@@ -11,8 +11,8 @@ from django.views.decorators.http import require_POST
 
 from apps.accounts.services import audit_record
 from apps.feeds.models import Feed, FeedPoll
-from apps.feeds.polling import display_url, poll_now
 from apps.feeds.selectors import feed_get
+from apps.polling.services import display_url, poll_now
 
 _OUTCOMES = {
     "drained": "fetched everything new",

@@ -10,7 +10,7 @@ from django.core.validators import URLValidator, validate_slug
 from apps.events.taxonomy import System
 from apps.feeds.choices import FeedFormat, FeedTransport
 from apps.feeds.models import Feed
-from apps.feeds.polling import poll_settings_errors
+from apps.polling.services import poll_settings_errors
 
 from .models import OnboardingDraft
 from .zones import is_zone
@@ -86,5 +86,5 @@ def plan_check(plan: FeedPlan, draft: OnboardingDraft) -> None:
     errors = poll_settings_errors(
         url=plan.poll_url, interval_seconds=plan.poll_interval_seconds, headers=plan.poll_headers or {}
     )
-    if errors:  # the polling transport's own rules (apps/feeds/polling/config.py)
+    if errors:  # the polling transport's own rules (apps/polling/config.py)
         raise OnboardingError("; ".join(errors), field="poll_headers" if "header" in errors[0] else "poll_url")

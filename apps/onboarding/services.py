@@ -16,11 +16,11 @@ from apps.accounts.services import audit_record
 from apps.common.time import now
 from apps.feeds.choices import FeedFormat, FeedTransport
 from apps.feeds.models import Feed, FeedCodeTable
-from apps.feeds.polling import PollSettingsError, display_url, poll_configure
 from apps.feeds.services import FeedCredentials, feed_create, feed_set_paused
 from apps.ingestion.dry_run import DryRun, dry_run
 from apps.ingestion.feed_formats import FormatSettingsError, code_table_set, feed_mapping_set
 from apps.ingestion.formats.custom_json import mapping_errors
+from apps.polling.services import PollSettingsError, display_url, poll_configure
 
 from .checks import FeedPlan, OnboardingError, partner_name_clean, plan_check
 from .choices import STEP_ORDER, Step, step_index

@@ -7,8 +7,8 @@ from pathlib import Path
 from apps.events.taxonomy import System
 from apps.feeds.choices import FeedFormat
 from apps.feeds.models import Feed
-from apps.feeds.polling import poll_configure
 from apps.feeds.services import FeedCredentials, feed_create, feed_rotate_token
+from apps.polling.services import poll_configure
 
 from .partner_api import API_KEY_HEADER, PartnerApi
 

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "apps.simulator",
     "apps.bench",
     "apps.live",
+    "apps.polling",
     "apps.onboarding",
     "apps.pipeline",  # above ingestion, correlation, exceptions and SLA: the stages in order
 ]
@@ -199,7 +200,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Polled feeds (docs/polling.md): claims the feeds that are due, one round task each.
     "poll-feeds": {
-        "task": "feeds.poll_due",
+        "task": "polling.poll_due",
         "schedule": timedelta(seconds=10),
     },
 }

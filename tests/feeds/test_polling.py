@@ -12,9 +12,10 @@ import time_machine
 
 from apps.events.models import CanonicalEvent
 from apps.feeds.models import Feed, FeedPoll
-from apps.feeds.polling import poll_configure, poll_now, rounds
 from apps.ingestion.choices import MessageStatus
 from apps.ingestion.models import RawMessage
+from apps.polling import rounds
+from apps.polling.services import poll_configure, poll_now
 from tests.factories import FeedFactory, event
 
 from .conftest import Partner, Reply

@@ -12,10 +12,11 @@ from django.conf import settings
 from django.db import connection
 
 from apps.feeds.models import Feed, FeedPoll
-from apps.feeds.polling import poll_claim, poll_round, polls_claim_due, rounds
 from apps.feeds.services import feed_set_paused
-from apps.feeds.tasks import POLL_DUE_TASK, poll_due
 from apps.ingestion.models import RawMessage
+from apps.polling import rounds
+from apps.polling.services import poll_claim, poll_round, polls_claim_due
+from apps.polling.tasks import POLL_DUE_TASK, poll_due
 from controltower.celery import app as celery_app
 from tests.factories import FeedFactory, event
 from tests.workers import needs_postgres

@@ -15,9 +15,9 @@ from apps.exceptions.choices import ActivityAction, CaseStatus, ExceptionKind
 from apps.exceptions.models import ExceptionActivity, ExceptionCase
 from apps.exceptions.services.system import system_sweep
 from apps.feeds.models import Feed, FeedPoll
-from apps.feeds.polling import poll_configure, poll_now, poll_round, polls_claim_due
 from apps.feeds.services import feed_set_paused
 from apps.ingestion.models import RawMessage
+from apps.polling.services import poll_configure, poll_now, poll_round, polls_claim_due
 from tests.factories import FeedFactory, event
 
 from .conftest import Reply

@@ -7,9 +7,9 @@ from django.test import Client
 from apps.accounts.models import AuditLog
 from apps.events.models import CanonicalEvent
 from apps.feeds.models import Feed
-from apps.feeds.polling import poll_configure
 from apps.ingestion.models import RawMessage
 from apps.pipeline.runner import message_process
+from apps.polling.services import poll_configure
 from tests.factories import FeedFactory, UserFactory, event
 
 from .conftest import Partner, Reply

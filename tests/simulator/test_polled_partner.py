@@ -12,10 +12,10 @@ from django.db import connection
 from apps.events.models import CanonicalEvent
 from apps.feeds.choices import FeedTransport
 from apps.feeds.models import Feed, FeedPoll
-from apps.feeds.polling import poll_now
 from apps.ingestion.choices import MessageStatus
 from apps.ingestion.models import RawMessage
 from apps.pipeline.runner import message_process
+from apps.polling.services import poll_now
 from apps.simulator.partner_api import API_KEY_HEADER, CURSOR_HEADER, PartnerApi
 from apps.simulator.services import polled_partner_start
 from tests.factories import FeedFactory, event

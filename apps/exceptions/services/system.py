@@ -8,7 +8,7 @@
   case per (feed, error class), e.g. code `OperationalError`; each dead-lettered message is one
   occurrence, its id in the case history. Cleared once no message of that feed and error class
   is still `failed` (a successful replay, on the spot; the sweep re-checks). Polling cases share
-  the kind (code `poll_…`, apps/feeds/polling): opened when polling a feed stops, saying why,
+  the kind (code `poll_…`, apps/polling): opened when polling a feed stops, saying why,
   and cleared when it succeeds again, not by the dead-letter checks.
 * `unmatched_event` — events on no order longer than `UNMATCHED_EVENT_GRACE`. One case per
   (feed, kind of the event's main ref), code = that ref kind: "tracking numbers from sim-lastmile
@@ -325,7 +325,7 @@ def _dead_letters_left(case: ExceptionCase) -> bool:
     ).exists()
 
 
-# --- from polling (apps/feeds/polling) -------------------------------------------------------
+# --- from polling (apps/polling) -------------------------------------------------------
 
 POLL_CODE_PREFIX = "poll_"
 

@@ -9,7 +9,8 @@ from django.db import transaction
 from apps.events.taxonomy import System
 from apps.feeds.choices import FeedFormat, FeedTransport
 from apps.feeds.models import Feed
-from apps.feeds.polling import (
+from apps.feeds.services import feed_create
+from apps.polling.services import (
     CURSOR_SOURCES,
     DEFAULT_INTERVAL_SECONDS,
     PollSettingsError,
@@ -17,7 +18,6 @@ from apps.feeds.polling import (
     poll_configure,
     poll_settings_errors,
 )
-from apps.feeds.services import feed_create
 
 POLL_FLAGS = ("poll_url", "poll_interval", "poll_header", "poll_cursor_from", "poll_cursor_name", "poll_cursor_param")
 

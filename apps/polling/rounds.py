@@ -31,13 +31,13 @@ from django.db.models import F, Q
 from apps.common.logging import log_context
 from apps.common.time import now
 from apps.exceptions.services.system import poll_failure_record, poll_failure_resolve
+from apps.feeds.choices import FeedTransport
+from apps.feeds.models import Feed, FeedPoll
+from apps.feeds.services import feed_set_paused
 from apps.ingestion.feed_formats import feed_context
 from apps.ingestion.formats import FORMATS, FeedContext, UnreadableBody
 from apps.ingestion.services import message_receive
 
-from ..choices import FeedTransport
-from ..models import Feed, FeedPoll
-from ..services import feed_set_paused
 from .config import display_url
 from .fetch import (
     CursorRefused,

@@ -12,9 +12,8 @@ from django.db import transaction
 
 from apps.accounts.services import audit_record
 from apps.common.time import now
-
-from ..choices import FeedTransport
-from ..models import Feed, FeedPoll
+from apps.feeds.choices import FeedTransport
+from apps.feeds.models import Feed, FeedPoll
 
 DEFAULT_INTERVAL_SECONDS = 60
 # Where the next page's cursor is read, and the name it is read under by default.

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PollingConfig(AppConfig):
+    name = "apps.polling"
+    label = "polling"
