@@ -26,8 +26,8 @@ from .selectors import (
     dashboard_counters,
     feed_lag,
     feeds_with_last_heard,
-    is_silent,
     open_exceptions_by_age,
+    silent_feed_ids,
     window_scans,
     window_scans_if_fresh,
 )
@@ -86,7 +86,8 @@ def _charts_context(request: HttpRequest, span: Span, scans: WindowScans) -> dic
     page = Paginator(feeds_with_last_heard(), FEEDS_PER_PAGE).get_page(request.GET.get("page"))
     lags = feed_lag(feed_ids=[f.id for f in page], span=span)
     events = {a.slug: a.total for a in activity}
-    feed_rows = [FeedRow(f, events.get(f.slug, 0), lags[f.id], is_silent(f, at=at)) for f in page]
+    silent = silent_feed_ids(list(page), at=at)
+    feed_rows = [FeedRow(f, events.get(f.slug, 0), lags[f.id], f.pk in silent) for f in page]
     return {
         "span": span,
         "scanned_at": scans.at,

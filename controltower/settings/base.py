@@ -254,6 +254,7 @@ SPECTACULAR_SETTINGS = {
         "EventTypeEnum": "apps.events.taxonomy.EventType",
         "HoldStatusEnum": "apps.finance.choices.HoldStatus",
         "HoldReasonEnum": "apps.finance.choices.HoldReason",
+        "FeedHealthStatusEnum": "apps.ingestion.health.HealthStatus",
     },
 }
 

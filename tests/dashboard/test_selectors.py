@@ -172,15 +172,20 @@ def test_feed_lag_reads_only_the_latest_sample_of_each_feed(db: None, monkeypatc
     assert (lag.sampled, lag.p50) == (2, 120.0)  # 1 and 3 minutes; the 50 minutes is older
 
 
-def test_silent_feeds(db: None) -> None:
-    fresh, stale = FeedFactory(slug="fresh"), FeedFactory(slug="stale")
-    FeedFactory(slug="never")
+def test_silent_feeds_follow_the_feed_health_rule(db: None) -> None:
+    """Quiet for at least the threshold (max_silence, 1 h, until a rhythm is learnt) since the
+    last message or the creation: the feeds overview's rule, so the two counters agree."""
+    with time_machine.travel(ago(3), tick=False):
+        fresh, stale = FeedFactory(slug="fresh"), FeedFactory(slug="stale")
+        FeedFactory(slug="never")  # created 3 h ago, never sent: silent
+    with time_machine.travel(ago(0.1), tick=False):
+        FeedFactory(slug="brand-new")  # never sent, but created 6 min ago: not yet
     with time_machine.travel(ago(2), tick=False):
         _receive(stale, 2)
     with time_machine.travel(ago(0.2), tick=False):
         _receive(fresh, 0.2)
     silence = feed_silence(at=NOW)
-    assert (silence.feeds, silence.silent) == (3, 2)
+    assert (silence.feeds, silence.silent) == (4, 2)
 
 
 def test_orders_in_flight_and_on_time_counter(orders: Any) -> None:

@@ -22,6 +22,7 @@ from .feeds import (
     feed_silence,
     feeds_with_last_heard,
     is_silent,
+    silent_feed_ids,
 )
 from .orders import LEGS, Leg, OnTime, OnTimeDay, cycle_times, on_time_delivery, orders_in_flight
 
@@ -54,6 +55,7 @@ __all__ = [
     "open_exceptions_by_age",
     "orders_in_flight",
     "shared_on_time",
+    "silent_feed_ids",
     "window_scans",
     "window_scans_if_fresh",
 ]

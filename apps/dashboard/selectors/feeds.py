@@ -6,17 +6,19 @@ the window (a backward scan of the same index per feed), which keeps the query's
 however much a feed sent. "Last heard" is the feed's latest raw message, whatever became of it,
 so a feed sending only rejected messages is not silent; the rule is the feed page's."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Window
+from django.db.models import Count, F, QuerySet, Window
 from django.db.models.functions import RowNumber, Trunc
 
 from apps.events.models import CanonicalEvent
 from apps.feeds.models import Feed
-from apps.ingestion.models import RawMessage
+from apps.ingestion.health_silence import is_silent as health_is_silent
+from apps.ingestion.health_silence import silence_thresholds, with_quiet_since
 
 from ..windows import Span
 from .stats import on_postgresql, percentiles
@@ -25,14 +27,25 @@ LAG_SAMPLE = 10_000
 
 
 def feeds_with_last_heard() -> QuerySet[Feed]:
-    """Every feed with `last_heard` (its latest message, or None), by slug."""
-    latest = RawMessage.objects.filter(feed=OuterRef("pk")).order_by("-received_at").values("received_at")[:1]
-    return Feed.objects.select_related("partner").annotate(last_heard=Subquery(latest)).order_by("slug")
+    """Every feed with `last_heard` (its latest message, or None) and what the silence rule
+    reads (ingestion.health_silence.with_quiet_since), by slug."""
+    return (
+        with_quiet_since(Feed.objects.select_related("partner"))
+        .annotate(last_heard=F("last_message_at"))
+        .order_by("slug")
+    )
+
+
+def silent_feed_ids(feeds: Sequence[Feed], *, at: datetime) -> set[int]:
+    """The feeds the feed-health rule calls silent (docs/feed-health.md): quiet for at least
+    their threshold, learnt from their own rhythm unless set by hand; paused ones never. The
+    same rule as the feeds overview and the `feed_silent` sweep, so the counters agree."""
+    thresholds = silence_thresholds(feeds, at=at)
+    return {f.pk for f in feeds if health_is_silent(f, thresholds[f.pk].threshold, at=at)}
 
 
 def is_silent(feed: Feed, *, at: datetime) -> bool:
-    last: datetime | None = getattr(feed, "last_heard", None)
-    return last is None or last < at - feed.max_silence
+    return feed.pk in silent_feed_ids([feed], at=at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +55,8 @@ class FeedSilence:
 
 
 def feed_silence(*, at: datetime) -> FeedSilence:
-    feeds = list(feeds_with_last_heard().select_related(None).only("id", "max_silence"))
-    return FeedSilence(feeds=len(feeds), silent=sum(is_silent(f, at=at) for f in feeds))
+    feeds = list(feeds_with_last_heard())
+    return FeedSilence(feeds=len(feeds), silent=len(silent_feed_ids(feeds, at=at)))
 
 
 @dataclass(frozen=True, slots=True)

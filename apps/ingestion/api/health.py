@@ -22,12 +22,6 @@ from ..health_detail import future_dated_events, top_rejection_reasons
 OBJECT = extend_schema_field(OpenApiTypes.OBJECT)
 
 
-@extend_schema_field({"type": "string", "description": f"one of: {', '.join(HealthStatus.values)}"})
-class StatusField(serializers.CharField):
-    """A HealthStatus value. Not a schema enum: spectacular would name it after `status`, which
-    already names other choice sets (ENUM_NAME_OVERRIDES could give it a name of its own)."""
-
-
 class CountsSerializer(serializers.Serializer):
     messages = serializers.IntegerField()
     accepted = serializers.IntegerField(help_text="events stored")
@@ -54,7 +48,10 @@ class FeedHealthSerializer(serializers.Serializer):
     system = serializers.CharField(source="feed.system")
     format = serializers.CharField(source="feed.format")
     transport = serializers.CharField(source="feed.transport")
-    status = StatusField(help_text="the most serious that applies: paused, failing, silent, lagging, healthy")
+    status = serializers.ChoiceField(
+        choices=HealthStatus.choices,
+        help_text="the most serious that applies (paused, failing, silent, lagging, healthy)",
+    )
     reasons = serializers.ListField(child=serializers.CharField(), help_text="every finding, most serious first")
     as_of = serializers.DateTimeField(source="at")
     paused_at = serializers.DateTimeField(source="feed.paused_at", allow_null=True)
