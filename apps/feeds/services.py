@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -270,6 +271,41 @@ def _signature(secret: str, signed: bytes) -> str:
     return hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
 
 
+# ASCII only: str.isdigit() and int() also take "²" or "٣", and int() refuses (or float math
+# overflows on) thousands of digits. 12 digits reach the year 33658.
+_SIGNATURE_STAMP = re.compile(r"[0-9]{1,12}")
+_SIGNATURE_DIGEST = re.compile(r"[0-9a-fA-F]{64}")
+_SIGNATURE_WANT = "want t=<unix seconds>,v1=<64 hex digits>"
+
+
+def signature_header_parse(header: str) -> tuple[str, str]:
+    """`(t, v1)` of an X-CT-Signature value, v1 in lower case; IngestRefused(401) naming what
+    is wrong with any other value. Unknown keys are ignored (room for later schemes)."""
+    malformed = f"malformed {SIGNATURE_HEADER}"
+    fields: dict[str, str] = {}
+    for part in header.split(","):
+        if not part.strip():
+            continue
+        key, sep, value = part.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key:
+            raise IngestRefused(401, f"{malformed}: every part must be key=value; {_SIGNATURE_WANT}")
+        if key in ("t", "v1") and key in fields:
+            raise IngestRefused(401, f"{malformed}: {key}= given more than once; {_SIGNATURE_WANT}")
+        fields[key] = value
+    stamp, given = fields.get("t"), fields.get("v1")
+    if stamp is None or given is None:
+        missing = " and ".join(name for name, got in (("t", stamp), ("v1", given)) if got is None)
+        raise IngestRefused(401, f"{malformed}: no {missing}; {_SIGNATURE_WANT}")
+    if not _SIGNATURE_STAMP.fullmatch(stamp):
+        raise IngestRefused(
+            401, f"{malformed}: t must be the Unix time in whole seconds, 1 to 12 ASCII digits (e.g. t=1767225600)"
+        )
+    if not _SIGNATURE_DIGEST.fullmatch(given):
+        raise IngestRefused(401, f'{malformed}: v1 must be the 64 hex digits of HMAC-SHA256 over "<t>." + body')
+    return stamp, given.lower()
+
+
 def signature_verify(*, feed: Feed, header: str | None, body: bytes, at: datetime | None = None) -> None:
     """`X-CT-Signature: t=<unix>,v1=<hex>`: HMAC-SHA256 over b"<t>." + body, ±300 s, used once.
     With the current secret, or the previous one while inside its overlap."""
@@ -277,10 +313,7 @@ def signature_verify(*, feed: Feed, header: str | None, body: bytes, at: datetim
         if feed.require_signature:
             raise IngestRefused(401, f"this feed requires a signature in {SIGNATURE_HEADER}")
         return
-    parts = dict(p.strip().split("=", 1) for p in header.split(",") if "=" in p)
-    stamp, given = parts.get("t", ""), parts.get("v1", "").lower()
-    if not stamp.isdigit() or not given:
-        raise IngestRefused(401, f"malformed {SIGNATURE_HEADER}: want t=<unix seconds>,v1=<hex>")
+    stamp, given = signature_header_parse(header)
     current = at or now()
     tolerance = settings.INGEST_SIGNATURE_TOLERANCE_SECONDS
     if abs(current.timestamp() - int(stamp)) > tolerance:
