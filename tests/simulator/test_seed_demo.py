@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import authenticate
-from django.core.management import call_command
+from django.contrib.auth.models import User
+from django.core.management import CommandError, call_command
 
 from apps.events.taxonomy import EventType
 from apps.feeds.models import Feed
@@ -15,6 +16,12 @@ from apps.sla.models import SlaPolicy
 from tests.correlation.conftest import World
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def demo_settings(settings: Any) -> None:
+    """As scripts/demo runs it: the embedded default, DEBUG on (pytest turns it off)."""
+    settings.DEBUG = True
 
 
 def seed() -> str:
@@ -58,8 +65,6 @@ def test_a_slow_express_pick_breaches_its_demo_policy(settings: Any) -> None:
 
 
 def test_it_leaves_a_feed_of_each_standard_format_with_a_sample_that_dry_runs(client: Any) -> None:
-    from django.contrib.auth.models import User
-
     from apps.accounts.services import api_token_create
     from apps.simulator.format_samples import FORMAT_SAMPLES
 
@@ -82,3 +87,37 @@ def test_it_leaves_a_feed_of_each_standard_format_with_a_sample_that_dry_runs(cl
         data = response.json()
         assert data["events"], (sample.slug, data)
         assert (data["rejected"], data["errors"]) == ([], []), sample.slug
+
+
+class TestExistingUsersAndProductionSettings:
+    def test_an_existing_admin_keeps_its_password_role_and_flags(self) -> None:
+        User.objects.create_user("admin", password="the-real-admins-secret", is_staff=False)
+        out = seed()
+        assert authenticate(username="admin", password="the-real-admins-secret") is not None
+        assert authenticate(username="admin", password="admin-demo-pass") is None
+        admin = User.objects.get(username="admin")
+        assert (admin.is_staff, list(admin.groups.all())) == (False, [])
+        assert "admin / admin-demo-pass" not in out
+        assert "admin / (an existing user, left as it was: its password is not the demo one)" in out
+        assert "opslead / opslead-demo-pass" in out  # the missing ones are still made
+
+    def test_a_second_run_changes_no_password_and_still_shows_the_demo_logins(self) -> None:
+        seed()
+        agent = User.objects.get(username="agent")
+        agent.set_password("changed-after-the-first-run")
+        agent.save()
+        out = seed()
+        assert authenticate(username="agent", password="changed-after-the-first-run") is not None
+        assert "finance / finance-demo-pass" in out
+
+    def test_with_debug_off_it_refuses_and_creates_nothing(self, settings: Any) -> None:
+        settings.DEBUG = False
+        with pytest.raises(CommandError, match=r"DEBUG is off.*--force-demo"):
+            seed()
+        assert not User.objects.filter(username__in=["agent", "opslead", "finance", "admin"]).exists()
+        assert not Feed.objects.exists()
+
+    def test_with_debug_off_force_demo_runs_it(self, settings: Any) -> None:
+        settings.DEBUG = False
+        call_command("seed_demo", "--force-demo", "--quiet")
+        assert authenticate(username="opslead", password="opslead-demo-pass") is not None

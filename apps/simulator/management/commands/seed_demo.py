@@ -1,13 +1,16 @@
-"""Demo users for the four roles (passwords printed), the simulator's four partner feeds, one
-feed of each standard partner format with a sample to dry-run (apps/simulator/format_samples.py)
-and a few SLA policies, so the demo's queue and dashboard show breaches as the simulator's late
-milestones arrive."""
+"""Demo users for the four roles (passwords printed; existing users are never changed), the
+simulator's four partner feeds, one feed of each standard partner format with a sample to dry-run
+(apps/simulator/format_samples.py) and a few SLA policies, so the demo's queue and dashboard show
+breaches as the simulator's late milestones arrive. Refused with DEBUG off unless --force-demo:
+the passwords are published."""
 
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth.hashers import check_password
 from django.contrib.auth.models import Group, User
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.accounts.roles import Role
 from apps.events.taxonomy import EventType
@@ -58,20 +61,29 @@ DEMO_POLICIES: tuple[dict[str, Any], ...] = (
 
 
 class Command(BaseCommand):
-    help = "Create (or reset) the demo users and feeds. Never run this against production."
+    help = (
+        "Create the demo users (published passwords; existing users are left as they are), feeds and "
+        "SLA policies. Refuses with DEBUG off (production-like) unless --force-demo."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--quiet", action="store_true")
+        parser.add_argument(
+            "--force-demo",
+            action="store_true",
+            help="run although DEBUG is off: only for a demo instance that runs with production settings",
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
+        if not settings.DEBUG and not opts["force_demo"]:
+            raise CommandError(
+                "seed_demo refused: DEBUG is off, so these look like production settings, and the demo users' "
+                "passwords are published in the README. Use it on the local demo (scripts/demo), or pass "
+                "--force-demo if this instance really is a demo."
+            )
         rows = []
         for username, (role, password) in DEMO_USERS.items():
-            user, _ = User.objects.get_or_create(username=username)
-            user.set_password(password)
-            user.is_staff = role == Role.ADMIN  # the admin role works in Django's admin too
-            user.save()
-            user.groups.set([Group.objects.get(name=role)])
-            rows.append((username, password, role))
+            rows.append((username, _demo_user_ensure(username, role=role, password=password), role))
         feeds = simulation_feeds_ensure(prefix="sim")
         samples_dir = format_feeds_ensure()
         policies = [p for p in DEMO_POLICIES if not SlaPolicy.objects.filter(name=p["name"]).exists()]
@@ -80,8 +92,9 @@ class Command(BaseCommand):
         if opts["quiet"]:
             return
         self.stdout.write("Demo users (role: username / password):")
-        for username, password, role in rows:
-            self.stdout.write(f"  {role:<9} {username} / {password}")
+        for username, shown_password, role in rows:
+            shown = shown_password or "(an existing user, left as it was: its password is not the demo one)"
+            self.stdout.write(f"  {role:<9} {username} / {shown}")
         self.stdout.write("Demo feeds: " + ", ".join(c.slug for c in feeds.values()))
         self.stdout.write(f"SLA policies: {SlaPolicy.objects.count()} ({len(policies)} added now)")
         self.stdout.write(
@@ -89,3 +102,18 @@ class Command(BaseCommand):
             + ", ".join(f"{s.slug} ({s.fmt})" for s in FORMAT_SAMPLES)
             + f"; a sample of each to dry-run or upload in {samples_dir}"
         )
+
+
+def _demo_user_ensure(username: str, *, role: str, password: str) -> str | None:
+    """A new demo user with its published password. A user of that name that exists already is
+    left untouched (password, role, staff flag): the password is returned only while it still is
+    the published one, else None."""
+    existing = User.objects.filter(username=username).first()
+    if existing is not None:
+        # hashers.check_password, not User.check_password: that one re-saves an outdated hash.
+        return password if check_password(password, existing.password) else None
+    user = User(username=username, is_staff=role == Role.ADMIN)  # the admin role works in Django's admin too
+    user.set_password(password)
+    user.save()
+    user.groups.set([Group.objects.get(name=role)])
+    return password
