@@ -4,8 +4,9 @@ import gc
 import os
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import task_postrun, worker_process_init
 from django.conf import settings
+from django.db import connections
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "controltower.settings.base")
@@ -31,3 +32,15 @@ def _tune_gc(**_: object) -> None:
     Infrastructure, not domain flow: that is why it is a signal."""
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
+
+
+@task_postrun.connect
+def _drop_broken_connections(**_: object) -> None:
+    """CELERY_DB_REUSE_MAX keeps a task's database connection for the next task (a new pool per
+    task would halve the speed), and nothing else closes it in a worker. One that broke (the
+    server restarted, failed over) would then fail every later task of the process with "the
+    connection is lost" (tests/faults): closed here, it goes back to the pool, which discards it,
+    and the next task gets a working one. Only after a database error, so no cost otherwise."""
+    for conn in connections.all(initialized_only=True):
+        if conn.connection is not None and conn.errors_occurred and not conn.is_usable():
+            conn.close()

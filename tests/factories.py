@@ -59,3 +59,25 @@ def event(n: int | str = 1, **overrides: Any) -> dict[str, Any]:
     }
     base.update(overrides)
     return base
+
+
+def sla_policy(**overrides: Any) -> Any:
+    """An SLA policy through the real service: "delivered within 4 h of order.created", every
+    order, high severity, the ops queue, unless `overrides` say otherwise. The open orders'
+    evaluation is a task queued on commit: a test inside a transaction runs it itself."""
+    from datetime import timedelta
+
+    from apps.sla.services import sla_policy_create
+
+    data: dict[str, Any] = {
+        "actor": None,
+        "name": "deliver-within-4h",
+        "start": "order.created",
+        "stop": ["delivery.completed"],
+        "within": timedelta(hours=4),
+        "applies_to": {},
+        "severity": "high",
+        "queue": "ops",
+        **overrides,
+    }
+    return sla_policy_create(**data)

@@ -131,7 +131,7 @@ def session_cookie() -> str:
     user.groups.add(Group.objects.get(name="cs_agent"))
     store = SessionStore()
     store[SESSION_KEY] = str(user.pk)
-    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]  # as a login through the form would
     store[HASH_SESSION_KEY] = user.get_session_auth_hash()
     store.create()
     return f"sessionid={store.session_key}"

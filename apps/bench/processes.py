@@ -3,8 +3,10 @@ as subprocesses on the same database and broker as the bench itself, on a queue 
 so that no other worker takes their tasks. `Stack` is a context manager: whatever happens,
 leaving it terminates every process it started (and kills those that do not stop)."""
 
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -37,6 +39,8 @@ class Proc:
     name: str
     popen: subprocess.Popen[bytes]
     log: Path
+    args: Sequence[str] = ()  # what it was started with (Stack.respawn starts it again)
+    nice: int = 0
 
     def tail(self, lines: int = 25) -> str:
         try:
@@ -65,8 +69,11 @@ class Stack:
         settings_module: str = "controltower.settings.base",
         extra_env: dict[str, str] | None = None,
         worker_nice: int = 0,
+        beat: bool = False,
     ) -> None:
         self.queue, self.workers, self.pool, self.web_workers = queue, workers, pool, web_workers
+        # `celery beat` as deployed (docker/entrypoints/beat.sh): the heal sweep and the others.
+        self.beat = beat
         # The regular workers' CPU priority below the web's and the early lane's, as deployed
         # (docker/compose.yaml WORKER_NICE): bulk batches yield the CPU to latency-bound work.
         self.worker_nice = worker_nice
@@ -113,16 +120,17 @@ class Stack:
 
     def _spawn(self, name: str, args: Sequence[str], *, nice: int = 0) -> Proc:
         log = self.logdir / f"{name}.log"
-        with log.open("wb") as out:  # the child keeps its own descriptor
+        with log.open("ab") as out:  # the child keeps its own descriptor; a respawn appends
             popen = subprocess.Popen(  # noqa: S603 - fixed argv, our own interpreter
                 [*(["nice", "-n", str(nice)] if nice else []), sys.executable, *args],
                 cwd=settings.BASE_DIR,
-                env=self.env,
+                # PGAPPNAME: pg_stat_activity names each process's connections (ct-web, ct-worker-1…).
+                env={"PGAPPNAME": f"ct-{name}", **self.env},
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-        proc = Proc(name, popen, log)
+        proc = Proc(name, popen, log, tuple(args), nice)
         self.procs.append(proc)
         return proc
 
@@ -163,6 +171,12 @@ class Stack:
                 "-l", "WARNING",
             ],
         )  # fmt: skip
+        if self.beat:
+            self._spawn(
+                "beat",
+                ["-m", "celery", "-A", "controltower", "beat", "-l", "WARNING",
+                 "--schedule", str(self.logdir / "beat-schedule")],
+            )  # fmt: skip
 
     def stop(self, timeout_s: float = 15.0) -> None:
         """SIGTERM everything (warm shutdown), then SIGKILL what is still there."""
@@ -214,3 +228,65 @@ class Stack:
 
     def logs_hint(self) -> str:
         return str(self.logdir)
+
+    # --- faults and samples ------------------------------------------------------------------
+    def proc(self, name: str) -> Proc:
+        """The latest process started under `name` (web, worker-1…, worker-early, beat)."""
+        for proc in reversed(self.procs):
+            if proc.name == name:
+                return proc
+        raise KeyError(name)
+
+    def kill(self, name: str) -> None:
+        """SIGKILL the process and its children (a prefork worker's pool), as the OOM killer or
+        a container's kill would: no shutdown, no ack, its transactions cut off."""
+        proc = self.proc(name)
+        for pid in process_tree(proc.popen.pid):
+            with contextlib.suppress(ProcessLookupError):  # gone already
+                os.kill(pid, signal.SIGKILL)
+        proc.popen.wait(timeout=10)
+
+    def respawn(self, name: str) -> Proc:
+        """Start `name` again with the arguments it had (a supervisor's restart)."""
+        old = self.proc(name)
+        if old.popen.poll() is None:
+            raise StackError(f"{name} is still running")
+        self.procs.remove(old)
+        return self._spawn(name, old.args, nice=old.nice)
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and its descendants (from /proc: a prefork worker's pool processes), parents first."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # "pid (comm) state ppid …": comm may hold spaces and parentheses, so split after the last ")".
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [pid]
+    while todo:
+        current = todo.pop(0)
+        out.append(current)
+        todo.extend(sorted(children.get(current, [])))
+    return out
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident memory of `pid` and its descendants (VmRSS from /proc; 0 for a process gone).
+    Shared pages count once per process, as `ps` shows them: a trend, not an exact total."""
+    total = 0
+    for member in process_tree(pid):
+        try:
+            status = Path(f"/proc/{member}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) * 1024
+                break
+    return total

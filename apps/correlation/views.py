@@ -8,16 +8,25 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from apps.common.paginators import CappedPaginator
 from apps.common.time import duration_text, now, parse_iso
 from apps.events.taxonomy import EVENT_TYPES, EXCEPTION_TYPES, STAGE_OF_TYPE, STAGE_RANK, TERMINAL_STAGES, System
 from apps.feeds.selectors import feed_list
 from apps.finance.selectors import order_holds, order_reconciliation
 
-from .selectors import order_get, order_stages, search, timeline, unmatched_event_list
+from .selectors import (
+    SEARCH_ORDERS,
+    TimelineKey,
+    order_get,
+    order_stages,
+    search,
+    stage_reports,
+    timeline_window,
+    unmatched_event_list,
+)
 
 LOOKUP = "accounts.lookup_orders"
 SYSTEMS: tuple[str, ...] = (System.ERP, System.WMS, System.TMS, System.LASTMILE)
@@ -28,9 +37,12 @@ SYSTEM_LABELS: dict[str, str] = {str(s): str(s.label) for s in System}
 @permission_required(LOOKUP, raise_exception=True)
 def search_page(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()
-    hits = search(q=q) if q else []
+    orders_page = int(request.GET["orders_page"]) if request.GET.get("orders_page", "").isdigit() else 1
+    orders_page = max(orders_page, 1)
+    hits = search(q=q, orders_page=orders_page) if q else []
     order_keys = sorted({key for hit in hits for key in hit.orders})
-    if len(order_keys) == 1:
+    order_count = max([len(order_keys), *(hit.orders_total for hit in hits)])
+    if order_count == 1 and len(order_keys) == 1:
         return redirect("order-detail", order_key=order_keys[0])
     stages = order_stages(order_keys=order_keys) if order_keys else {}
     results = [
@@ -38,17 +50,29 @@ def search_page(request: HttpRequest) -> HttpResponse:
             "kind": hit.kind,
             "id": hit.id,
             "orders": [{"key": key, "stage": stages.get(key, "")} for key in hit.orders],
+            "orders_total": hit.orders_total,
+            "first": (orders_page - 1) * SEARCH_ORDERS + 1,
+            "last": (orders_page - 1) * SEARCH_ORDERS + len(hit.orders),
         }
         for hit in hits
     ]
+    more = any(hit.orders_total > orders_page * SEARCH_ORDERS for hit in hits)
     context = {
         "q": q,
         "search_q": q,
         "results": results,
-        "order_count": len(order_keys),
-        "unmatched_only": bool(hits) and not order_keys,
+        "order_count": order_count,
+        "orders_page": orders_page,
+        "previous_orders_page": orders_page - 1 if orders_page > 1 else None,
+        "next_orders_page": orders_page + 1 if more else None,
+        "unmatched_only": bool(hits) and not any(hit.orders_total for hit in hits),
     }
     return render(request, "correlation/search.html", context)
+
+
+# The order page lists the newest events a page at a time ("older events" fetches the next);
+# its chart shows the same events.
+ORDER_PAGE_EVENTS = 200
 
 
 @login_required
@@ -57,17 +81,27 @@ def order_detail(request: HttpRequest, order_key: str) -> HttpResponse:
     order = order_get(order_key=order_key)
     if order is None:
         raise Http404("no such order")
-    events = timeline(order=order)
+    before = _cursor(request.GET.get("before"))
+    window = timeline_window(order=order, limit=ORDER_PAGE_EVENTS, before=before, newest=True)
+    rows = [event_row(e, order_key=order.order_key) for e in reversed(window.events)]  # newest first
+    paging = {"older": window.older.encode() if window.older else None, "older_page": before is not None}
+    if before is not None and _htmx_target(request) == "events-more":
+        # "Older events": the next rows of the table, and the link for the ones before them.
+        return render(request, "correlation/_event_rows.html", {"order": order, "rows": rows, **paging})
+    newest = window if before is None else timeline_window(order=order, limit=1, newest=True)
     delivered_at, at = _time((order.pod or {}).get("delivered_at")), now()
-    context = {
+    reports = stage_reports(order=order, types=sorted(str(t) for t in STAGE_OF_TYPE))
+    context: dict[str, Any] = {
         "order": order,
         "promise": promise_status(promised_by=order.promised_by, eta=order.eta, delivered_at=delivered_at),
         "pod_at": delivered_at,
-        "systems": system_views(order.stage, order.systems, events, partial=order.partial),
+        "systems": system_views(order.stage, order.systems, reports, window.events, partial=order.partial),
         "now": at,
         # newest first: "what happened last" is what a caller asks
-        "rows": [event_row(e, order_key=order.order_key) for e in reversed(events)],
-        "chart": chart_data(events, promised_by=order.promised_by, eta=order.eta, now=at),
+        "last": event_row(newest.events[-1], order_key=order.order_key) if newest.events else None,
+        "rows": rows,
+        **paging,
+        "chart": chart_data(window.events, promised_by=order.promised_by, eta=order.eta, now=at),
     }
     facts, verdict = order_reconciliation(order_id=order.order_id, at=at)
     context |= {
@@ -78,13 +112,27 @@ def order_detail(request: HttpRequest, order_key: str) -> HttpResponse:
     return render(request, "correlation/order_detail.html", context)
 
 
+def _cursor(value: str | None) -> TimelineKey | None:
+    """A page's `before=`; one that does not decode (edited by hand) means the newest events."""
+    try:
+        return TimelineKey.decode(value) if value else None
+    except ValueError:
+        return None
+
+
+def _htmx_target(request: HttpRequest) -> str | None:
+    htmx = getattr(request, "htmx", None)
+    return htmx.target if htmx else None
+
+
 @login_required
 @permission_required(LOOKUP, raise_exception=True)
 def unmatched(request: HttpRequest) -> HttpResponse:
     feed = request.GET.get("feed") or None
     type_ = request.GET.get("type") or None
     ref = request.GET.get("ref", "").strip() or None
-    page = Paginator(unmatched_event_list(feed_slug=feed, type_=type_, ref=ref), 50).get_page(request.GET.get("page"))
+    events = unmatched_event_list(feed_slug=feed, type_=type_, ref=ref)
+    page = CappedPaginator(events, 50).get_page(request.GET.get("page"))
     context = {
         "page": page,
         "feeds": feed_list(),
@@ -127,25 +175,32 @@ def promise_status(
 
 
 def system_views(
-    order_stage: str, systems: dict[str, Any], events: list[dict[str, Any]], *, partial: bool = False
+    order_stage: str,
+    systems: dict[str, Any],
+    reports: list[tuple[str, str, str, datetime]],
+    events: list[dict[str, Any]],
+    *,
+    partial: bool = False,
 ) -> list[dict[str, Any]]:
     """Each system's own view, and how it compares with the order's stage.
 
     `stage` is the furthest stage this system's events imply (a system whose last word was an
-    ETA or an invoice draft still said `picked` before). A system behind the order is what
-    reconciliation looks at; a system ahead of it happens with split shipments."""
+    ETA or an invoice draft still said `picked` before), from `reports` (selectors.stage_reports:
+    the latest event of each stage-setting type per system, over the whole timeline). A system
+    behind the order is what reconciliation looks at; a system ahead of it happens with split
+    shipments. `events` (the page's window, oldest first) give the feed of its last event."""
     furthest: dict[str, str] = {}
     last_event: dict[str, dict[str, Any]] = {}
+    for system, type_, feed, _ in reports:  # oldest first, as the events were
+        last_event[system] = {"feed": feed}
+        stage = STAGE_OF_TYPE[type_]
+        current = furthest.get(system)
+        if stage in TERMINAL_STAGES:
+            furthest[system] = stage  # cancelled / returned: the system's last word
+        elif current not in TERMINAL_STAGES and (current is None or STAGE_RANK[stage] > STAGE_RANK[current]):
+            furthest[system] = stage
     for e in events:
         last_event[e["system"]] = e
-        stage = STAGE_OF_TYPE.get(e["type"])
-        if stage is None:
-            continue
-        current = furthest.get(e["system"])
-        if stage in TERMINAL_STAGES:
-            furthest[e["system"]] = stage  # cancelled / returned: the system's last word
-        elif current not in TERMINAL_STAGES and (current is None or STAGE_RANK[stage] > STAGE_RANK[current]):
-            furthest[e["system"]] = stage
     order_rank = STAGE_RANK.get(order_stage)
     out = []
     for system in SYSTEMS:

@@ -16,7 +16,7 @@ from django.db.models import Case, CharField, Count, F, Q, QuerySet, Value, When
 from apps.accounts.roles import default_queue
 from apps.common.time import now
 from apps.correlation.models import OrderProjection
-from apps.correlation.selectors import order_get, timeline
+from apps.correlation.selectors import order_get, timeline_window
 
 from .choices import ACTIVE_STATUSES, SEVERITY_RANK, CaseStatus, Queue
 from .models import ExceptionActivity, ExceptionCase
@@ -224,7 +224,9 @@ def exception_order_context(*, case: ExceptionCase, events: int = 5) -> dict[str
     if case.order is None:
         return {"order": None, "events": [], "other_cases": []}
     projection: OrderProjection | None = order_get(order_key=case.order.value)
-    recent = list(reversed(timeline(order=projection)[-events:])) if projection is not None else []
+    # The newest few only, read with a LIMIT: an order's timeline can be long.
+    window = timeline_window(order=projection, limit=events, newest=True) if projection is not None else None
+    recent = list(reversed(window.events)) if window is not None else []
     others = list(
         _annotated()
         .filter(order_id=case.order_id, status__in=ACTIVE_STATUSES)

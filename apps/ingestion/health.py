@@ -4,7 +4,9 @@ status for people; the definitions in code are `_judge` and the constants below.
 
 Everything is read for all the feeds at once, in a fixed number of grouped queries (none per
 feed), from bounded windows by `received_at` on the (feed, received_at) indexes: the last 24 h
-for counts, the last hour for "failing", and at most LAG_SAMPLE newest events per feed for lag."""
+for counts, the last hour for "failing", and at most LAG_SAMPLE newest events per feed for lag.
+The dead letters waiting have no window (a dead letter waits until someone acts): they are
+counted up to DEAD_LETTERS_COUNTED."""
 
 from collections import defaultdict
 from collections.abc import Mapping
@@ -22,7 +24,7 @@ from apps.events.taxonomy import System
 from apps.feeds.models import Feed, FeedPoll
 
 from .choices import MessageStatus
-from .health_samples import JsonArrayLength, latest_per_feed, percentile_cont
+from .health_samples import JsonArrayLength, capped_counts_per_feed, latest_per_feed, percentile_cont
 from .health_silence import (
     SILENCE_CAP,
     SILENCE_FACTOR,
@@ -53,6 +55,7 @@ FAILING_REJECT_RATE = 0.2
 FAILING_MIN_EVENTS = 5  # fewer events in the hour: one bad event is not a failing feed
 POLL_FAILING_AFTER = 3  # consecutive failed polls
 LAG_SAMPLE = 2000
+DEAD_LETTERS_COUNTED = 1000  # the dead letters waiting are counted up to this ("1,000+")
 LAG_MIN_SAMPLE = 5
 # How late a feed's events may arrive (p95 of received_at - occurred_at) before it is lagging.
 # An ERP exports in batches; a scanner or a driver's app reports within minutes.
@@ -111,7 +114,8 @@ class FeedHealth:
     silence: SilenceThreshold
     day: Counts  # the last 24 h
     hour: Counts  # the last hour
-    dead_letters: int  # waiting now, whenever received
+    dead_letters: int  # waiting now, whenever received; at most DEAD_LETTERS_COUNTED
+    dead_letters_capped: bool  # more than DEAD_LETTERS_COUNTED are waiting
     lag: Lag
     lag_max: timedelta
     future_dated: int  # events of the last 24 h dated beyond the feed's future_tolerance
@@ -159,12 +163,9 @@ def feed_health_list(*, at: datetime | None = None, feeds: QuerySet[Feed] | None
         return []
     thresholds = silence_thresholds(rows, at=at)
     day, hour = _message_counts(ids, at)
-    waiting = dict(
-        RawMessage.objects.filter(feed_id__in=ids, status=MessageStatus.FAILED)
-        .values("feed_id")
-        .annotate(n=Count("id"))
-        .order_by()
-        .values_list("feed_id", "n")
+    # Counted up to the cap + 1 (shown "1,000+"): the one figure with no window.
+    waiting = capped_counts_per_feed(
+        RawMessage, feed_ids=ids, status=MessageStatus.FAILED, cap=DEAD_LETTERS_COUNTED + 1
     )
     lags = _lags(ids, at)
     future = _future_dated_counts(ids, at)
@@ -184,7 +185,8 @@ def feed_health_list(*, at: datetime | None = None, feeds: QuerySet[Feed] | None
             silence=thresholds[feed.pk],
             day=day.get(feed.pk, Counts()),
             hour=hour.get(feed.pk, Counts()),
-            dead_letters=waiting.get(feed.pk, 0),
+            dead_letters=min(waiting.get(feed.pk, 0), DEAD_LETTERS_COUNTED),
+            dead_letters_capped=waiting.get(feed.pk, 0) > DEAD_LETTERS_COUNTED,
             lag=lags.get(feed.pk, Lag(0, None, None)),
             lag_max=LAG_P95_MAX.get(feed.system, timedelta(hours=1)),
             future_dated=future.get(feed.pk, 0),

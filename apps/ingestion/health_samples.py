@@ -77,6 +77,40 @@ def _latest_per_feed_sql(
     return rows
 
 
+def capped_counts_per_feed(
+    model: type[models.Model], *, feed_ids: Sequence[int], status: str, cap: int
+) -> dict[int, int]:
+    """{feed id: rows of `model` with this status, counted up to `cap`} (feeds with none are left
+    out). A count that has no window (the dead letters waiting, whenever received) stops at the
+    cap: each feed's count reads at most `cap` rows (PostgreSQL: a LATERAL LIMIT per feed), so a
+    feed that piled up dead letters for months costs what any other does. SQLite (the embedded
+    demo) counts them all."""
+    if not feed_ids:
+        return {}
+    if connection.vendor != "postgresql":
+        rows = (
+            model._default_manager.filter(feed_id__in=feed_ids, status=status)
+            .values("feed_id")
+            .annotate(n=models.Count("pk"))
+            .order_by()
+            .values_list("feed_id", "n")
+        )
+        return {feed_id: min(n, cap) for feed_id, n in rows}
+    table = connection.ops.quote_name(model._meta.db_table)
+    sql = f"""
+        SELECT f.id, x.n
+        FROM unnest(%s::bigint[]) AS f(id)
+        CROSS JOIN LATERAL (
+            SELECT COUNT(*) AS n FROM (SELECT 1 FROM {table} t WHERE t.feed_id = f.id AND t.status = %s LIMIT %s) AS y
+        ) AS x
+        WHERE x.n > 0
+    """  # noqa: S608 - the table name is quoted from the model's metadata, values bound
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [list(feed_ids), status, cap])
+        counts: dict[int, int] = dict(cursor.fetchall())
+        return counts
+
+
 def _column(model: type[models.Model], name: str) -> str:
     field = model._meta.get_field(name)
     if not isinstance(field, models.Field) or not field.column:

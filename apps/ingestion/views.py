@@ -10,6 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
+from apps.common.paginators import CappedPaginator
 from apps.feeds.selectors import feed_get
 from apps.feeds.services import feed_set_paused
 
@@ -62,7 +63,7 @@ def feed_detail(request: HttpRequest, slug: str) -> HttpResponse:
     qs = message_list(feed_slug=slug, status=status)
     if request.GET.get("with_rejections"):
         qs = qs.exclude(rejections=[])
-    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    page = CappedPaginator(qs, 50).get_page(request.GET.get("page"))  # a feed's messages: millions
     context = {
         "feed": feed,
         "page": page,
@@ -149,5 +150,5 @@ def message_replay(request: HttpRequest, message_id: str) -> HttpResponse:
 @login_required
 @permission_required("accounts.view_feeds", raise_exception=True)
 def dead_letters(request: HttpRequest) -> HttpResponse:
-    page = Paginator(dead_letter_list(), 50).get_page(request.GET.get("page"))
+    page = CappedPaginator(dead_letter_list(), 50).get_page(request.GET.get("page"))
     return render(request, "ingestion/dead_letters.html", {"page": page})

@@ -1,5 +1,6 @@
 """Who receives which message: decided per message type from the user's capabilities
-(apps/accounts/roles.py), once, when the socket connects. docs/live.md has the table."""
+(apps/accounts/roles.py), when the socket connects and again every few seconds while it
+receives (apps.live.consumers). docs/live.md has the table."""
 
 from typing import Any
 
@@ -9,9 +10,9 @@ from .messages import MESSAGE_TYPES, MessageType
 
 # A message type goes to a user holding any one of these capabilities.
 AUDIENCE: dict[MessageType, tuple[str, ...]] = {
-    # The queues are readable by anyone who may look up orders (the exceptions API's rule).
-    "exception.opened": ("work_exceptions", "lookup_orders"),
-    "exception.updated": ("work_exceptions", "lookup_orders"),
+    # The queues are read by those who work them: the page's and the API's rule (apps.accounts.access).
+    "exception.opened": ("work_exceptions",),
+    "exception.updated": ("work_exceptions",),
     "order.updated": ("lookup_orders",),
     "hold.changed": ("view_finance",),
 }

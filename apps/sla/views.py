@@ -1,6 +1,7 @@
 """SLA policy pages. Everyone who looks up orders may read them (as the API's GET); creating,
 changing and (de)activating needs `manage_sla_policies` (admins) and goes through the same
-services as the API: validated, audited, applied to the orders open at that moment."""
+services as the API: validated, audited, applied to the orders open at that moment (by a task
+after the save: the policy's page shows how far it got)."""
 
 from typing import Any
 
@@ -18,6 +19,7 @@ from .forms import SlaPolicyForm, initial_of
 from .models import SlaPolicy
 from .selectors import COUNT_WINDOW, policy_counts, policy_expectations, sla_policy_get, sla_policy_list
 from .services import sla_policy_create, sla_policy_set_active, sla_policy_update
+from .services.open_orders import evaluation_progress
 
 PER_PAGE = 50
 
@@ -48,8 +50,12 @@ def policy_detail(request: HttpRequest, policy_id: int) -> HttpResponse:
     page = Paginator(policy_expectations(policy_id=policy.id, status=status), PER_PAGE).get_page(
         request.GET.get("page")
     )
+    evaluation = evaluation_progress(policy_id=policy.id)
+    if _htmx_target(request) == "sla-evaluation":
+        return render(request, "sla/_evaluation.html", {"policy": policy, "evaluation": evaluation})
     context = {
         "policy": policy,
+        "evaluation": evaluation,
         "counts": policy_counts(policy_ids=[policy.id], at=now())[policy.id],
         "window_days": COUNT_WINDOW.days,
         "page": page,
@@ -57,6 +63,11 @@ def policy_detail(request: HttpRequest, policy_id: int) -> HttpResponse:
         "status": status,
     }
     return render(request, "sla/policy_detail.html", context)
+
+
+def _htmx_target(request: HttpRequest) -> str | None:
+    htmx = getattr(request, "htmx", None)
+    return htmx.target if htmx else None
 
 
 def _save(request: HttpRequest, form: SlaPolicyForm, policy: SlaPolicy | None) -> SlaPolicy | None:
@@ -78,7 +89,7 @@ def policy_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         policy = _save(request, form, None)
         if policy is not None:
-            flash.success(request, f"Policy {policy.name} created; it now applies to the open orders.")
+            flash.success(request, f"Policy {policy.name} created; evaluating the open orders…")
             return redirect("sla-policy-detail", policy_id=policy.id)
     return _form_page(request, form, None)
 
@@ -111,7 +122,7 @@ def policy_set_active(request: HttpRequest, policy_id: int) -> HttpResponse:
     if policy.active != active:
         sla_policy_set_active(policy=policy, active=active, actor=request.user)
         if active:
-            flash.success(request, f"Policy {policy.name} is active again; it applies to the open orders.")
+            flash.success(request, f"Policy {policy.name} is active again; evaluating the open orders…")
         else:
             flash.success(request, f"Policy {policy.name} deactivated; its running clocks were cancelled.")
     return redirect("sla-policy-detail", policy_id=policy.id)

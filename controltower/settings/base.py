@@ -14,6 +14,7 @@ from typing import Any
 import django_stubs_ext
 import environ
 import plotly
+from django.utils.csp import CSP
 
 # Lets admin/queryset generics be subscripted at runtime (ModelAdmin[Model]) for mypy.
 django_stubs_ext.monkeypatch()
@@ -77,6 +78,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -95,6 +97,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.csp",  # {{ csp_nonce }}
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "apps.accounts.context_processors.roles",
@@ -237,9 +240,19 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "apps.common.drf.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "apps.common.schema.AutoSchema",  # documents the error answers too
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Request rates per user (a feed token: per feed) and per address without credentials; 429
+    # with Retry-After over them. The ingest endpoint has its per-feed limit instead.
+    "DEFAULT_THROTTLE_CLASSES": ["apps.common.ratelimit.UserApiThrottle", "apps.common.ratelimit.AnonApiThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env.str("API_THROTTLE_USER", default="600/min"),
+        "anon": env.str("API_THROTTLE_ANON", default="60/min"),
+    },
+    # The client's address is REMOTE_ADDR (uvicorn --proxy-headers puts it there); never trust
+    # X-Forwarded-For as sent.
+    "NUM_PROXIES": 0,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Logistics control tower API",
@@ -273,6 +286,44 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+
+# --- SECURITY (docs/operations.md "Security") ----------------------------------------------
+# Headers on every answer, in every environment (production adds HTTPS, HSTS and secure cookies).
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+# Content Security Policy: scripts and styles only from our own static files. No inline script at
+# all; the one inline <style> allowed is the nonce-carrying, empty one Plotly fills through the
+# CSSOM (templates/_plotly.html). 'self' covers the live socket (ws/wss to the same host).
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    # Style attributes: only an empty one (the hash of ""), which Plotly's colour bars set to reset
+    # their rectangles; it styles nothing. Any other style attribute stays refused.
+    "style-src-attr": [CSP.UNSAFE_HASHES, "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"],
+    "img-src": [CSP.SELF, "data:"],  # the empty data: favicon; Plotly's PNG download
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+}
+# Failed logins (apps/common/ratelimit.py), counted per client address and per username: past the
+# limit within the window (from the first failure), 429 with Retry-After, password unchecked.
+AUTHENTICATION_BACKENDS = ["apps.accounts.backends.ThrottledModelBackend"]
+LOGIN_FAILURES_PER_IP = env.int("LOGIN_FAILURES_PER_IP", default=30)
+LOGIN_FAILURES_PER_USERNAME = env.int("LOGIN_FAILURES_PER_USERNAME", default=5)
+LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=15 * 60)
+# Failed feed tokens on the ingest endpoint (wrong, expired or missing token; unknown feed), per
+# client address: past the limit, 429 with Retry-After without the token being looked at.
+INGEST_TOKEN_FAILURES_PER_IP = env.int("INGEST_TOKEN_FAILURES_PER_IP", default=20)
+INGEST_TOKEN_FAILURE_WINDOW_SECONDS = env.int("INGEST_TOKEN_FAILURE_WINDOW_SECONDS", default=5 * 60)
 
 # --- PASSWORDS -----------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

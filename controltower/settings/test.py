@@ -34,3 +34,9 @@ STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.Static
 
 # Uploaded files of this test run go to a directory of its own.
 MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="ct-test-media-"))
+
+# Throttles (apps/common/ratelimit.py) out of the way of tests that make many requests (fuzzing,
+# pagination walks…); the throttle tests set their own small limits.
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"user": "100000/min", "anon": "100000/min"}}  # noqa: F405
+INGEST_TOKEN_FAILURES_PER_IP = 100_000
+LOGIN_FAILURES_PER_IP = 100_000

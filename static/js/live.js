@@ -4,7 +4,14 @@
  * document.body (detail = the message):
  *   exception.opened -> live:exception-opened    exception.updated -> live:exception-updated
  *   order.updated    -> live:order-updated       hold.changed      -> live:hold-changed
- * Pages react with htmx, e.g. hx-trigger="live:order-updated[detail.order=='SO-1'] from:body".
+ * Pages react with htmx, e.g. hx-trigger="live:exception-opened from:body".
+ * htmx trigger filters ("[detail.order == …]", "every 60s [cond]") need eval, which the Content
+ * Security Policy forbids; this file does that filtering instead:
+ *   an element with data-live-order="<order key>" receives live:own-order-updated itself, only
+ *     for its own order (hx-trigger="live:own-order-updated");
+ *   an element with data-poll-seconds="N" receives poll:due every N seconds while the page is
+ *     visible; with data-poll-while="offline", only while the socket is not connected
+ *     (hx-trigger="poll:due").
  * After a reconnect it fires live:reconnected: what was pushed meanwhile is lost, so pages
  * refetch their fragments. body[data-live] and the #live-status badge say how the socket is:
  * connecting, connected, reconnecting, or off (4401: signed out, 4403: nothing to receive).
@@ -68,12 +75,38 @@
       try { message = JSON.parse(event.data); } catch (e) { return; }
       var name = message && EVENTS[message.type];
       if (name) { fire(name, message); }
+      if (message && message.type === "order.updated") { fireOnOrder(message); }
     };
     socket.onclose = function (event) {
       if (event.code === 4401) { show("signedout"); return; }
       if (event.code === 4403) { show("forbidden"); return; }
       retry();
     };
+  }
+
+  function fireOnOrder(message) {
+    document.querySelectorAll("[data-live-order]").forEach(function (el) {
+      if (el.getAttribute("data-live-order") === message.order) {
+        el.dispatchEvent(new CustomEvent("live:own-order-updated", {detail: message}));
+      }
+    });
+  }
+
+  // The fallback polls. An element seen for the first time (a page load, a swap) is due N
+  // seconds later, as with htmx's own "every Ns".
+  var POLL_TICK_MS = 1000;
+  function poll() {
+    var at = Date.now();
+    document.querySelectorAll("[data-poll-seconds]").forEach(function (el) {
+      var every = Number(el.getAttribute("data-poll-seconds")) * 1000;
+      if (!(every > 0)) { return; }
+      if (!el.pollDueAt) { el.pollDueAt = at + every; return; }
+      if (at < el.pollDueAt) { return; }
+      el.pollDueAt = at + every;
+      if (document.visibilityState !== "visible") { return; }
+      if (el.getAttribute("data-poll-while") === "offline" && body.getAttribute("data-live") === "connected") { return; }
+      el.dispatchEvent(new CustomEvent("poll:due"));
+    });
   }
 
   function retry() {
@@ -86,4 +119,6 @@
 
   show("connecting");
   connect();
+  poll();
+  window.setInterval(poll, POLL_TICK_MS);
 })();

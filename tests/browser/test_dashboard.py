@@ -1,18 +1,23 @@
 """An ops lead watches the dashboard in a real browser: the charts draw, and the counters follow
-exceptions opened in the background, through the live events the page listens to.
+exceptions opened and resolved in the background.
 
-On the ASGI test server (websockets) a partner exception sent through the pipeline reaches the
-page as a pushed `exception.opened`; on the plain live server the test dispatches the DOM event
-that static/js/live.js would have dispatched."""
+Everything the page learns comes the way it does in production: partner events posted to the
+ingest API and a resolution posted to the exceptions API, on the ASGI test server, published by
+the pipeline and pushed over the page's own /ws/ops/ socket. The test fails if that socket does
+not connect (it does not stand in for live.js)."""
 
 import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
+from django.contrib.auth.models import User
 
+from apps.accounts.services import api_token_create
 from apps.exceptions.models import ExceptionCase
-from tests.browser.conftest import CHROMIUM
+from tests.browser.conftest import CHROMIUM, AsgiLiveServer
+from tests.browser.test_exception_queue import wait_until_live
 from tests.browser.test_feed_pages import SCREENSHOTS
 from tests.correlation.conftest import World
 from tests.factories import UserFactory
@@ -45,15 +50,6 @@ def open_case(n: int, severity: str = "medium") -> None:
 
 
 @pytest.fixture
-def server(request: pytest.FixtureRequest) -> Any:
-    """The ASGI live server with /ws/ops/ when the suite has one, the WSGI one otherwise."""
-    try:
-        return request.getfixturevalue("asgi_live_server")
-    except pytest.FixtureLookupError:
-        return request.getfixturevalue("live_server")
-
-
-@pytest.fixture
 def world(transactional_db: None) -> World:
     UserFactory(username="olivia", role="ops_lead")
     world = World()
@@ -68,26 +64,32 @@ def world(transactional_db: None) -> World:
     return world
 
 
-def _live(page: Any) -> bool:
-    """True when the page's websocket is up (static/js/live.js marks body[data-live])."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+def post_event(
+    server: AsgiLiveServer, world: World, system: str, type_: str, refs: dict[str, str], **extra: Any
+) -> None:
+    """One partner event through the ingest API, as the partner sends it."""
+    feed = world.feeds[system]
+    event = {
+        "event_id": f"live-{type_}-{'-'.join(refs.values())}",
+        "type": type_,
+        "occurred_at": at(0.2),
+        "refs": refs,
+        **extra,
+    }
+    response = httpx.post(
+        f"{server.url}/api/v1/ingest/{feed.slug}/",
+        json={"events": [event]},
+        headers={"Authorization": f"Bearer {feed.credentials.token}"},
+    )
+    assert response.status_code == 202, response.text
 
-    try:
-        page.wait_for_function("() => document.body.dataset.live === 'connected'", timeout=5_000)
-    except PlaywrightTimeout:  # the WSGI server has no /ws/ops/: the socket never connects
-        return False
-    return True
 
-
-def _dispatch(page: Any, name: str) -> None:
-    # Stands in for static/js/live.js, which turns each websocket message into this DOM event.
-    page.evaluate(f"document.body.dispatchEvent(new CustomEvent('{name}', {{detail: {{}}}}))")
-
-
-def test_an_ops_lead_watches_the_counters_follow_new_exceptions(server: Any, page: Any, world: World) -> None:
+def test_an_ops_lead_watches_the_counters_follow_new_exceptions(
+    asgi_live_server: AsgiLiveServer, page: Any, world: World
+) -> None:
     from playwright.sync_api import expect
 
-    page.goto(f"{server.url}/login/?next=/dashboard/")
+    page.goto(f"{asgi_live_server.url}/login/?next=/dashboard/")
     page.get_by_label("Username").fill("olivia")
     page.get_by_label("Password").fill("pw-for-tests")
     page.get_by_role("button", name="Log in").click()
@@ -104,24 +106,52 @@ def test_an_ops_lead_watches_the_counters_follow_new_exceptions(server: Any, pag
     expect(page.locator("#counter-on-time .counter-value")).to_have_text("67%")
     page.screenshot(path=SCREENSHOTS / "dashboard.png", full_page=True)
 
-    pushed = _live(page)
-    world.send(
-        "lastmile", "delivery.attempted", {"order": "SO-2"}, at(0.2), reason={"code": "CUSTOMER_ABSENT"}
-    )  # a partner exception, opened by the pipeline
-    if not pushed:
-        _dispatch(page, "live:exception-opened")
+    wait_until_live(page)
+    page.evaluate("window.notReloaded = true")
+
+    # A partner exception, opened by the pipeline and pushed as exception.opened.
+    post_event(
+        asgi_live_server, world, "lastmile", "delivery.attempted", {"order": "SO-2"}, reason={"code": "CUSTOMER_ABSENT"}
+    )
     expect(page.locator("#counter-open .counter-value")).to_have_text("2")
+    expect(page.locator("#counter-urgent")).to_have_text("1")
 
-    open_case(2, severity="critical")
-    _dispatch(page, "live:exception-updated")
+    # A carrier's rejection is a high-severity case.
+    post_event(
+        asgi_live_server,
+        world,
+        "tms",
+        "shipment.tender_rejected",
+        {"order": "SO-1", "shipment": "SH-1"},
+        reason={"code": "NO_CAPACITY"},
+    )
     expect(page.locator("#counter-urgent")).to_have_text("2")
+    expect(page.locator("#counter-open .counter-value")).to_have_text("3")
 
-    # A burst: the first event refreshes at once, the last one is not lost to the throttle.
-    open_case(3)
-    _dispatch(page, "live:exception-opened")
-    open_case(4)
-    _dispatch(page, "live:exception-updated")
+    # A burst: the first push refreshes at once, the last one is not lost to the throttle.
+    for order in ("SO-0", "SO-1"):
+        post_event(
+            asgi_live_server,
+            world,
+            "lastmile",
+            "delivery.attempted",
+            {"order": order},
+            reason={"code": "CUSTOMER_ABSENT"},
+        )
     expect(page.locator("#counter-open .counter-value")).to_have_text("5")
+
+    # Someone resolves the rejection through the API: exception.updated brings the counters down.
+    rejected = ExceptionCase.objects.get(code="NO_CAPACITY")
+    token = api_token_create(user=User.objects.get(username="olivia"), name="dashboard test")
+    response = httpx.post(
+        f"{asgi_live_server.url}/api/v1/exceptions/{rejected.id}/resolve/",
+        json={"resolution": "re-tendered"},
+        headers={"Authorization": f"Token {token}"},
+    )
+    assert response.status_code == 200, response.text
+    expect(page.locator("#counter-open .counter-value")).to_have_text("4")
+    expect(page.locator("#counter-urgent")).to_have_text("1")
+    assert page.evaluate("window.notReloaded") is True
 
     page.get_by_role("link", name="Last 24 hours").click()
     expect(page.get_by_role("link", name="Last 24 hours")).to_have_attribute("aria-current", "true")

@@ -144,7 +144,9 @@ def test_search_by_any_id_leads_to_the_order(world, api, q, kind, orders):
     build_order(world)
     response = api("search/", q=q)
     assert response.status_code == 200
-    assert response.json() == {"results": [{"kind": kind, "id": q.strip(), "orders": orders}]}
+    assert response.json() == {
+        "results": [{"kind": kind, "id": q.strip(), "orders": orders, "orders_total": len(orders)}]
+    }
 
 
 def test_search_for_nothing_or_an_unknown_id_finds_nothing(world, api):
@@ -165,7 +167,7 @@ def test_search_lists_every_kind_an_id_has(world, api):
 def test_an_unmatched_id_is_found_without_orders(world, api):
     send(world, "lastmile", [ev("delivery.completed", {"tracking_number": "1Z-LOST"}, T(5))])
     assert api("search/", q="1Z-LOST").json() == {
-        "results": [{"kind": "tracking_number", "id": "1Z-LOST", "orders": []}]
+        "results": [{"kind": "tracking_number", "id": "1Z-LOST", "orders": [], "orders_total": 0}]
     }
 
 

@@ -160,13 +160,15 @@ def test_a_snooze_that_has_passed_shows_the_case_open_again(case, ops, as_user):
     assert item["status"] == "open"
 
 
-def test_a_user_who_may_only_look_up_may_read_but_not_act(case, as_user):
+def test_a_user_who_may_only_look_up_may_neither_read_nor_act(case, as_user):
+    # Reading the queues is part of working them (`work_exceptions`), as on the queue page.
     from django.contrib.auth.models import Permission
 
     cs = as_user("cs_agent")
     cs.user.groups.clear()
     cs.user.user_permissions.add(Permission.objects.get(codename="lookup_orders"))
-    assert cs("get", f"exceptions/{case.id}/").status_code == 200
+    assert cs("get", f"exceptions/{case.id}/").status_code == 403
+    assert cs("get", "exceptions/").status_code == 403
     for action, body in [
         ("assign", {"assignee": cs.user.username}),
         ("acknowledge", {}),

@@ -11,13 +11,15 @@ from typing import Any
 
 import orjson
 import pytest
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
+from django.contrib.auth.models import User
 from django.test import Client
 
 from apps.live.messages import OPS_GROUP
 from tests.correlation.conftest import World
+from tests.factories import UserFactory
 
 SentEvents = list[tuple[str, dict[str, Any]]]
 
@@ -97,3 +99,28 @@ def session_cookie(client: Client) -> str:
 @pytest.fixture
 def world(db: None) -> World:
     return World()
+
+
+@pytest.fixture
+def logged_in(db: None) -> Callable[..., tuple[User, str]]:
+    """A user of this role and the session cookie of a browser logged in as them."""
+
+    def make(role: str | None, **extra: Any) -> tuple[User, str]:
+        user = UserFactory(role=role, **extra)
+        client = Client()
+        client.force_login(user)
+        return user, session_cookie(client)
+
+    return make
+
+
+@pytest.fixture
+def commit(django_capture_on_commit_callbacks: Any) -> Callable[..., Any]:
+    """Run a sync callable in the test's thread and its on-commit hooks (the tests hold a
+    transaction): `await commit(world.send, ...)` from a scenario."""
+
+    def call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        with django_capture_on_commit_callbacks(execute=True):
+            return fn(*args, **kwargs)
+
+    return sync_to_async(call)

@@ -5,7 +5,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import Permission, User
 from django.test import Client
@@ -17,34 +16,9 @@ from controltower.asgi import application
 from tests.correlation.conftest import World
 from tests.factories import UserFactory
 
-from .conftest import Socket, run, session_cookie
+from .conftest import Socket, run
 
 T10, T11 = "2026-11-25T10:00:00+00:00", "2026-11-25T11:00:00+00:00"
-
-
-@pytest.fixture
-def logged_in(db: None) -> Callable[..., tuple[User, str]]:
-    """A user of this role and the session cookie of a browser logged in as them."""
-
-    def make(role: str | None, **extra: Any) -> tuple[User, str]:
-        user = UserFactory(role=role, **extra)
-        client = Client()
-        client.force_login(user)
-        return user, session_cookie(client)
-
-    return make
-
-
-@pytest.fixture
-def commit(django_capture_on_commit_callbacks: Any) -> Callable[..., Any]:
-    """Run a sync callable in the test's thread and its on-commit hooks (the tests hold a
-    transaction): `await commit(world.send, ...)` from a scenario."""
-
-    def call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        with django_capture_on_commit_callbacks(execute=True):
-            return fn(*args, **kwargs)
-
-    return sync_to_async(call)
 
 
 def is_type(kind: str) -> Callable[[dict[str, Any]], bool]:

@@ -17,8 +17,8 @@ from apps.feeds.models import Feed
 from apps.pipeline.runner import held_events_release
 from apps.sla.choices import ExpectationStatus
 from apps.sla.models import Expectation
-from apps.sla.services import sla_policy_create
 from tests.correlation.conftest import World
+from tests.factories import sla_policy
 
 pytestmark = pytest.mark.django_db
 
@@ -94,16 +94,7 @@ def test_when_its_time_comes_the_sweep_trusts_it_and_the_order_moves(
 
 
 def test_a_held_stop_meets_no_sla_until_released(world: World, clock: time_machine.Traveller) -> None:
-    sla_policy_create(
-        actor=None,
-        name="deliver-within-8h",
-        start="order.released",
-        stop=["delivery.completed"],
-        within=timedelta(hours=8),
-        applies_to={},
-        severity="high",
-        queue="ops",
-    )
+    sla_policy(name="deliver-within-8h", start="order.released", within=timedelta(hours=8))
     shipped_order(world)
     world.send("tms", "delivery.completed", {"shipment": "SH-1"}, at(hours=1), event_id="pod-early")
     assert Expectation.objects.get().status == ExpectationStatus.PENDING

@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.test import TestCase
 
 from apps.sla.models import SlaPolicy
 from apps.sla.services import sla_policy_create
@@ -34,7 +35,10 @@ def pick_policy(**overrides: Any) -> SlaPolicy:
         "queue": "ops",
     }
     data.update(overrides)
-    return sla_policy_create(actor=None, **data)
+    # The open orders are evaluated by a task queued on commit (eager here): run it, although
+    # the test holds the transaction.
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return sla_policy_create(actor=None, **data)
 
 
 def express_order(w: World, order: str = "SO-1", at: str = T(8), **extra: Any) -> None:

@@ -68,10 +68,11 @@ def test_it_creates_a_promised_by_policy(admin):
     assert (response.json()["within"], response.json()["deadline"]) == (None, "promised_by")
 
 
-def test_a_created_policy_applies_to_open_orders(admin, world):
+def test_a_created_policy_applies_to_open_orders(admin, world, django_capture_on_commit_callbacks):
     express_order(world)
     released(world)
-    assert admin("post", data=BODY).status_code == 201
+    with django_capture_on_commit_callbacks(execute=True):  # the evaluation, queued on commit
+        assert admin("post", data=BODY).status_code == 201
     assert Expectation.objects.get().order.value == "SO-1"
 
 

@@ -80,7 +80,7 @@ def test_an_admin_creates_a_policy_that_applies_to_the_open_orders(live_server: 
     page.get_by_label("Duration", exact=True).fill("PT4H")
     page.get_by_role("button", name="Create policy").click()
     expect(page.locator("h1")).to_contain_text("pick-within-4h")
-    expect(page.locator(".flash")).to_contain_text("it now applies to the open orders")
+    expect(page.locator(".flash")).to_contain_text("evaluating the open orders")
     rows = page.locator("#sla-expectations tbody tr:not(.pager-row)")
     expect(rows).to_have_count(2)
     page.screenshot(path=SCREENSHOTS / "sla_policy_detail.png", full_page=True)

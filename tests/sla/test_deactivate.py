@@ -57,7 +57,7 @@ def test_an_inactive_policy_ignores_new_milestones(world):
     assert statuses() == {"SO-1": ExpectationStatus.CANCELLED}
 
 
-def test_reactivating_runs_the_cancelled_clocks_of_open_orders_again(world):
+def test_reactivating_runs_the_cancelled_clocks_of_open_orders_again(world, django_capture_on_commit_callbacks):
     policy = pick_policy()
     for order in ("SO-1", "SO-2", "SO-3"):
         express_order(world, order)
@@ -65,7 +65,8 @@ def test_reactivating_runs_the_cancelled_clocks_of_open_orders_again(world):
     sla_policy_set_active(policy=policy, active=False, actor=None)
     picked(world, "SO-2", at=T(12))  # arrives while the policy is off
     world.send("erp", "order.cancelled", {"order": "SO-3"}, T(12))  # no longer open
-    sla_policy_set_active(policy=policy, active=True, actor=None)
+    with django_capture_on_commit_callbacks(execute=True):  # the evaluation, queued on commit
+        sla_policy_set_active(policy=policy, active=True, actor=None)
     assert statuses() == {
         "SO-1": ExpectationStatus.PENDING,
         "SO-2": ExpectationStatus.MET,

@@ -79,12 +79,13 @@ def test_other_roles_read_but_cannot_change_policies(login, role, world):
     assert list(SlaPolicy.objects.values_list("name", "active")) == [("pick-within-4h", True)]
 
 
-def test_a_policy_created_on_the_page_applies_to_open_orders(admin, world):
+def test_a_policy_created_on_the_page_applies_to_open_orders(admin, world, django_capture_on_commit_callbacks):
     express_order(world, "SO-1")
     released(world, "SO-1")
     express_order(world, "SO-2", service_level="standard")
     released(world, "SO-2")
-    response = admin.post("/sla/policies/new/", FORM)
+    with django_capture_on_commit_callbacks(execute=True):  # the evaluation, queued on commit
+        response = admin.post("/sla/policies/new/", FORM)
     policy = SlaPolicy.objects.get()
     assert response.status_code == 302
     assert response["Location"] == f"/sla/policies/{policy.id}/"
@@ -93,7 +94,8 @@ def test_a_policy_created_on_the_page_applies_to_open_orders(admin, world):
     log = AuditLog.objects.get(action="sla_policy.created")
     assert (log.target, log.actor_label) == ("sla_policy:pick-within-4h", policy_admin_name(log))
     page = text(admin.get(response["Location"]))
-    assert "created; it now applies to the open orders" in page
+    assert "created; evaluating the open orders…" in page
+    assert "Applied to the 2 orders open at its last save" in page
     assert "SO-1" in page
 
 
@@ -152,7 +154,7 @@ def test_editing_a_policy_saves_through_the_service(admin, world):
     assert log.detail["changed"] == ["applies_to", "within"]
 
 
-def test_deactivating_on_the_page_cancels_the_running_clocks(admin, world):
+def test_deactivating_on_the_page_cancels_the_running_clocks(admin, world, django_capture_on_commit_callbacks):
     policy = pick_policy()
     express_order(world)
     released(world)
@@ -165,7 +167,8 @@ def test_deactivating_on_the_page_cancels_the_running_clocks(admin, world):
     page = text(admin.get(f"/sla/policies/{policy.id}/"))
     assert "its running clocks were cancelled" in page
     assert ">Activate</button>" in page
-    admin.post(f"/sla/policies/{policy.id}/active/", {"active": "1"})
+    with django_capture_on_commit_callbacks(execute=True):  # the evaluation, queued on commit
+        admin.post(f"/sla/policies/{policy.id}/active/", {"active": "1"})
     assert Expectation.objects.get().status == ExpectationStatus.PENDING
 
 

@@ -1,8 +1,9 @@
 """`/api/v1/exceptions/…` (http-api.md "Exceptions and SLA").
 
-Anyone who may look up orders may read the queues; acting on a case needs `work_exceptions`.
-Bad input is a 400 with the field's message; an action the case's state does not allow (it
-is resolved, or was resolved meanwhile) is a 409. Every action answers with the case."""
+Reading the queues and acting on a case both need `work_exceptions`, as on the queue page: the
+route table of apps/accounts/access.py decides (`RouteAccess`). Bad input is a 400 with the
+field's message; an action the case's state does not allow (it is resolved, or was resolved
+meanwhile) is a 409. Every action answers with the case."""
 
 import abc
 from typing import Any
@@ -15,12 +16,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts.permissions import HasCapability
+from apps.accounts.permissions import RouteAccess
 from apps.common.time import parse_iso
 
 from .. import services
 from ..models import ExceptionCase
-from ..selectors import exception_activity, exception_get, exception_list
+from ..selectors import assignable_users, exception_activity, exception_get, exception_list
 from .serializers import (
     ActivitySerializer,
     AssignSerializer,
@@ -31,8 +32,7 @@ from .serializers import (
     SnoozeSerializer,
 )
 
-LOOKUP = [HasCapability.of("lookup_orders")]
-WORK = [HasCapability.of("work_exceptions")]
+ROUTE_ACCESS = [RouteAccess]
 
 
 class Conflict(APIException):
@@ -44,7 +44,7 @@ class ExceptionListApi(generics.ListAPIView):
     """`GET /api/v1/exceptions/?status=open&kind=&queue=&order=&severity=&assignee=&age=&customer=`
     — paginated, most severe first, then most recently seen."""
 
-    permission_classes = LOOKUP
+    permission_classes = ROUTE_ACCESS
     serializer_class = ExceptionSerializer
 
     @extend_schema(parameters=[FilterSerializer])
@@ -68,7 +68,7 @@ def _case(case_id: int) -> ExceptionCase:
 class ExceptionDetailApi(APIView):
     """`GET /api/v1/exceptions/<id>/` — the case with its history (extension)."""
 
-    permission_classes = LOOKUP
+    permission_classes = ROUTE_ACCESS
 
     @extend_schema(responses={200: ExceptionSerializer})
     def get(self, request: Request, case_id: int) -> Response:
@@ -81,7 +81,7 @@ class ExceptionDetailApi(APIView):
 class _ActionApi(APIView, abc.ABC):
     """Parse the body, call one service, answer with the case as it is now."""
 
-    permission_classes = WORK
+    permission_classes = ROUTE_ACCESS
     input_serializer: type[serializers.Serializer] | None = None
 
     @abc.abstractmethod
@@ -113,9 +113,11 @@ class ExceptionAssignApi(_ActionApi):
     def act(self, case: ExceptionCase, data: dict[str, Any], actor: User) -> None:
         assignee = None
         if data["assignee"]:
-            assignee = User.objects.filter(username=data["assignee"].strip(), is_active=True).first()
+            # The page's rule (forms.resolve_assignee): only someone who may work the queues.
+            name = data["assignee"].strip()
+            assignee = assignable_users().filter(username=name).first()
             if assignee is None:
-                raise ValueError(f"assignee: no active user {data['assignee']!r}")
+                raise ValueError(f"assignee: {name!r} is no active user who works the exception queues")
         services.exception_assign(case=case, assignee=assignee, actor=actor)
 
 

@@ -32,6 +32,7 @@ from rest_framework.views import APIView
 
 from apps.accounts.permissions import HasCapability
 from apps.common.drf import PageNumberPagination
+from apps.common.schema import paginated
 from apps.common.time import parse_iso
 
 from ..choices import RunStatus
@@ -201,7 +202,7 @@ class RunListApi(APIView):
     permission_classes = FINANCE
     parser_classes = [MultiPartParser, FormParser]
 
-    @extend_schema(responses={200: RunSummarySerializer(many=True)})
+    @extend_schema(operation_id="v1_reconciliation_runs_list", responses={200: paginated(RunSummarySerializer)})
     def get(self, request: Request) -> Response:
         paginator = PageNumberPagination()
         page: list[SnapshotRun] | None = paginator.paginate_queryset(snapshot_run_list(), request, view=self)
@@ -263,7 +264,7 @@ class RunFindingsApi(APIView):
             OpenApiParameter("rule", str, enum=list(RULES), description="only this rule's findings"),
             OpenApiParameter("order", str, description="only this order's findings"),
         ],
-        responses={200: SnapshotFindingSerializer(many=True)},
+        responses={200: paginated(SnapshotFindingSerializer)},
     )
     def get(self, request: Request, run_id: int) -> Response:
         run = _run(run_id)

@@ -7,7 +7,7 @@ urlpatterns = [
     path("invoice-holds/<int:hold_id>/", holds.HoldDetailApi.as_view(), name="api-invoice-hold"),
     path("invoice-holds/<int:hold_id>/release/", holds.HoldReleaseApi.as_view(), name="api-invoice-hold-release"),
     path(
-        "orders/<str:order_key>/reconciliation/",
+        "orders/<path:order_key>/reconciliation/",  # ids may hold "/" (apps/correlation/converters.py)
         holds.OrderReconciliationApi.as_view(),
         name="api-order-reconciliation",
     ),

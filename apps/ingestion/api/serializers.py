@@ -30,7 +30,8 @@ class MessageStatusSerializer(serializers.ModelSerializer):
     message_id = serializers.UUIDField(source="id")
     feed = serializers.CharField(source="feed.slug", read_only=True)
     received = serializers.IntegerField(source="received_count", help_text="events the body announced")
-    rejected = RejectionsField(source="rejections")
+    # Left out for a user without `view_feeds` (apps/accounts/access.py), hence not required.
+    rejected = RejectionsField(source="rejections", required=False)
 
     class Meta:
         model = RawMessage

@@ -1,7 +1,8 @@
 """`/api/v1/sla-policies/` (http-api.md "Exceptions and SLA").
 
 Reading needs `lookup_orders`; creating or changing needs `manage_sla_policies`. Writes go
-through the services (validated, audited, evaluated over the open orders)."""
+through the services (validated, audited; evaluated over the open orders by a task queued on
+commit, whose progress the answer's `evaluation` tells)."""
 
 from typing import Any
 
@@ -15,10 +16,12 @@ from rest_framework.views import APIView
 
 from apps.accounts.permissions import HasCapability
 from apps.common.drf import PageNumberPagination
+from apps.common.schema import paginated
 
 from .. import services
 from ..models import SlaPolicy
 from ..selectors import sla_policy_get, sla_policy_list
+from ..services.open_orders import evaluation_progress
 from .serializers import SlaPolicySerializer
 
 
@@ -36,7 +39,7 @@ class SlaPolicyListApi(APIView):
     def get_permissions(self) -> list[BasePermission]:
         return _permissions(self.request)
 
-    @extend_schema(responses={200: SlaPolicySerializer(many=True)})
+    @extend_schema(operation_id="v1_sla_policies_list", responses={200: paginated(SlaPolicySerializer)})
     def get(self, request: Request) -> Response:
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(sla_policy_list(), request, view=self)
@@ -50,7 +53,7 @@ class SlaPolicyListApi(APIView):
             policy = services.sla_policy_create(actor=request.user, **_fields(body.validated_data))
         except ValueError as exc:
             raise _bad_input(exc) from exc
-        return Response(SlaPolicySerializer(policy).data, status=status.HTTP_201_CREATED)
+        return Response(_with_evaluation(policy), status=status.HTTP_201_CREATED)
 
 
 def _fields(data: dict[str, Any]) -> dict[str, Any]:
@@ -60,6 +63,14 @@ def _fields(data: dict[str, Any]) -> dict[str, Any]:
     if "deadline" in fields:
         fields["deadline"] = fields["deadline"] or ""
     return fields
+
+
+def _with_evaluation(policy: SlaPolicy) -> dict[str, Any]:
+    """The policy, and how far the evaluation over the open orders got after its last save:
+    `{"state": queued|running|done|not_queued|stopped, "orders_total", "orders_evaluated"}`, or
+    null when none is known (extension)."""
+    progress = evaluation_progress(policy_id=policy.id)
+    return {**SlaPolicySerializer(policy).data, "evaluation": progress.as_dict() if progress else None}
 
 
 def _policy(policy_id: int) -> SlaPolicy:
@@ -78,7 +89,7 @@ class SlaPolicyDetailApi(APIView):
 
     @extend_schema(responses={200: SlaPolicySerializer})
     def get(self, request: Request, policy_id: int) -> Response:
-        return Response(SlaPolicySerializer(_policy(policy_id)).data)
+        return Response(_with_evaluation(_policy(policy_id)))
 
     @extend_schema(request=SlaPolicySerializer, responses={200: SlaPolicySerializer})
     def patch(self, request: Request, policy_id: int) -> Response:
@@ -89,4 +100,4 @@ class SlaPolicyDetailApi(APIView):
             policy = services.sla_policy_update(policy=policy, actor=request.user, **_fields(body.validated_data))
         except ValueError as exc:
             raise _bad_input(exc) from exc
-        return Response(SlaPolicySerializer(policy).data)
+        return Response(_with_evaluation(policy))

@@ -1,7 +1,9 @@
 """Creating and changing SLA policies (the API and the policy pages both call these).
 
 A policy applies to events that arrive after it exists and, when created (or re-activated), to
-the orders open at that moment. Deactivating it cancels its running clocks."""
+the orders open at that moment: a task evaluates those after the save commits, in batches
+(open_orders.py), so a save costs the same whatever the number of open orders. The policy and
+its audit record commit together or not at all. Deactivating cancels its running clocks."""
 
 from datetime import timedelta
 from typing import Any
@@ -13,7 +15,7 @@ from apps.common.time import now
 
 from ..choices import ExpectationStatus
 from ..models import Expectation, SlaPolicy
-from .evaluation import open_order_ids, policy_evaluate
+from .open_orders import evaluation_queue
 
 APPLIES_TO_KEYS = ("service_level", "customer", "partner")
 POLICY_FIELDS = ("name", "start", "stop", "within", "deadline", "applies_to", "severity", "queue", "active")
@@ -41,42 +43,46 @@ def _clean(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def sla_policy_create(*, actor: object, **data: Any) -> SlaPolicy:
-    """Create a policy and start its clocks on the orders open right now (their timelines may
-    already hold the start, and the stop, milestones)."""
+    """Create a policy, audited in the same transaction, and queue its evaluation over the
+    orders open right now (their timelines may already hold the start, and the stop,
+    milestones): open_orders.py, after the commit, off the request."""
     _validate(data)
     data = _clean(data)
-    try:
-        with transaction.atomic():
-            policy = SlaPolicy.objects.create(**data)
-    except IntegrityError as exc:
-        raise ValueError(f"name: a policy named {data.get('name')!r} exists") from exc
     with transaction.atomic():
+        try:
+            with transaction.atomic():
+                policy = SlaPolicy.objects.create(**data)
+        except IntegrityError as exc:
+            raise ValueError(f"name: a policy named {data.get('name')!r} exists") from exc
         audit_record(
             actor=actor, action="sla_policy.created", target=f"sla_policy:{policy.name}", detail=_detail(policy)
         )
         if policy.active:
-            policy_evaluate(policy, open_order_ids())
+            evaluation_queue(policy, revive=False)
     return policy
 
 
 def sla_policy_update(*, policy: SlaPolicy, actor: object, **changes: Any) -> SlaPolicy:
-    """Change a policy. Existing expectations keep their due time; new ones use the new rule.
-    Deactivating cancels its pending expectations (they are neither swept nor counted);
-    re-activating applies it to the orders open at that moment again, as a new policy would."""
-    was_active = SlaPolicy.objects.filter(id=policy.id).values_list("active", flat=True).get()
-    merged = {name: getattr(policy, name) for name in POLICY_FIELDS}
-    changed = sorted(name for name, value in changes.items() if merged.get(name) != value)
-    merged.update(changes)
-    _validate(merged)
-    merged = _clean(merged)
-    for name, value in merged.items():
-        setattr(policy, name, value)
-    try:
-        with transaction.atomic():
-            policy.save()
-    except IntegrityError as exc:
-        raise ValueError(f"name: a policy named {merged['name']!r} exists") from exc
+    """Change a policy, audited in the same transaction. Existing expectations keep their due
+    time; new ones use the new rule. Deactivating cancels its pending expectations (they are
+    neither swept nor counted; one UPDATE); an active policy is evaluated again over the orders
+    open at that moment, after the commit (re-activating also revives the clocks the deactivation
+    cancelled on those orders), as a new policy would be."""
     with transaction.atomic():
+        # The row lock orders this save with another one and with a batch of the evaluation.
+        was_active = SlaPolicy.objects.select_for_update().filter(id=policy.id).values_list("active", flat=True).get()
+        merged = {name: getattr(policy, name) for name in POLICY_FIELDS}
+        changed = sorted(name for name, value in changes.items() if merged.get(name) != value)
+        merged.update(changes)
+        _validate(merged)
+        merged = _clean(merged)
+        for name, value in merged.items():
+            setattr(policy, name, value)
+        try:
+            with transaction.atomic():
+                policy.save()
+        except IntegrityError as exc:
+            raise ValueError(f"name: a policy named {merged['name']!r} exists") from exc
         audit_record(
             actor=actor,
             action="sla_policy.updated",
@@ -86,10 +92,7 @@ def sla_policy_update(*, policy: SlaPolicy, actor: object, **changes: Any) -> Sl
         if was_active and not policy.active:
             _cancel_pending(policy)
         elif policy.active:
-            order_ids = open_order_ids()
-            if not was_active:
-                _revive(policy, order_ids)
-            policy_evaluate(policy, order_ids)
+            evaluation_queue(policy, revive=not was_active)
     return policy
 
 
@@ -102,14 +105,6 @@ def _cancel_pending(policy: SlaPolicy) -> int:
     return Expectation.objects.filter(policy=policy, status=ExpectationStatus.PENDING).update(
         status=ExpectationStatus.CANCELLED, updated_at=now()
     )
-
-
-def _revive(policy: SlaPolicy, order_ids: list[int]) -> int:
-    """The clocks a deactivation cancelled run again on the orders still open; the evaluation
-    that follows closes those whose stop arrived meanwhile, and the sweep breaches the overdue."""
-    return Expectation.objects.filter(
-        policy=policy, status=ExpectationStatus.CANCELLED, order_id__any=order_ids
-    ).update(status=ExpectationStatus.PENDING, updated_at=now())
 
 
 def _detail(policy: SlaPolicy) -> dict[str, Any]:

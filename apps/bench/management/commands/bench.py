@@ -3,14 +3,15 @@
 This module is the command's shell: the subcommands and their options, and the dispatch to
 each target's run. The runs are apart: ingest in apps/bench/ingest_command.py, lookup, queue
 and sweep in apps/bench/commands.py, live in apps/bench/live_command.py, snapshot in
-apps/bench/snapshot.py, holds in apps/bench/holds.py, formats in apps/bench/formats.py.
+apps/bench/snapshot.py, holds in apps/bench/holds.py, formats in apps/bench/formats.py, soak in
+apps/bench/soak.py.
 docs/benchmarks.md has the recorded numbers and how to read them."""
 
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from apps.bench import commands, formats, holds, ingest_command, snapshot
+from apps.bench import commands, formats, holds, ingest_command, snapshot, soak
 
 
 class Command(BaseCommand):
@@ -18,7 +19,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(
-            dest="target", required=True, metavar="{ingest,lookup,sweep,queue,live,snapshot,holds,formats}"
+            dest="target", required=True, metavar="{ingest,lookup,sweep,queue,live,snapshot,holds,formats,soak}"
         )
         from apps.bench import live_command
 
@@ -48,6 +49,11 @@ class Command(BaseCommand):
         formats.add_arguments(
             sub.add_parser("formats", help="parse + map rate per partner format, and a large X12 file end to end")
         )
+        soak.add_arguments(
+            sub.add_parser(
+                "soak", help="a steady load for minutes: memory, connections, Redis, p95 sampled each minute"
+            )
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         if opts["target"] == "ingest":
@@ -64,6 +70,8 @@ class Command(BaseCommand):
             holds.command(opts, self.stdout.write)
         elif opts["target"] == "formats":
             formats.command(opts, self.stdout.write)
+        elif opts["target"] == "soak":
+            soak.command(opts, self.stdout.write)
         elif opts["target"] == "live":
             from apps.bench import live_command
 
