@@ -1,5 +1,5 @@
 """API fuzzing with schemathesis over the OpenAPI schema (/api/schema/): every operation, a
-bounded number of generated cases each (FUZZ_EXAMPLES, default 8), sent with every role's
+bounded number of generated cases each (FUZZ_EXAMPLES, default 4), sent with every role's
 token, a feed's own token and no token at all. Nothing may answer 5xx, and every response must
 be what the schema says (status documented, body and headers conform, content type).
 
