@@ -121,3 +121,16 @@ def test_it_updates_a_policy_audited(admin):
     assert AuditLog.objects.filter(action="sla_policy.updated").count() == 1
     bad = admin("patch", f"sla-policies/{policy_id}/", {"deadline": "promised_by"})
     assert bad.status_code == 400
+
+
+def test_a_form_encoded_body_is_refused_415_and_creates_nothing(client: Client, db: None) -> None:
+    # A form would carry `within`'s null as the text "null": the API takes JSON bodies only.
+    token = api_token_create(user=UserFactory(role="admin"))
+    response = client.post(
+        "/api/v1/sla-policies/",
+        {**BODY, "stop": "pick.completed", "applies_to": ""},
+        HTTP_AUTHORIZATION=f"Token {token}",
+    )
+    assert response.status_code == 415, response.content
+    assert "detail" in response.json()
+    assert not SlaPolicy.objects.exists()

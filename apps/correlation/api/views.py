@@ -33,7 +33,10 @@ class SearchApi(APIView):
     permission_classes = LOOKUP
 
     @extend_schema(
-        parameters=[OpenApiParameter("q", str, required=True), OpenApiParameter("orders_page", int)],
+        parameters=[
+            OpenApiParameter("q", str, required=True),
+            OpenApiParameter("orders_page", {"type": "integer", "minimum": 1}),
+        ],
         responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request: Request) -> Response:
@@ -102,7 +105,10 @@ class TimelineApi(APIView):
     permission_classes = LOOKUP
 
     @extend_schema(
-        parameters=[OpenApiParameter("limit", int), OpenApiParameter("after", str)],
+        parameters=[
+            OpenApiParameter("limit", {"type": "integer", "minimum": 1, "maximum": TIMELINE_MAX_LIMIT}),
+            OpenApiParameter("after", str),
+        ],
         responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request: Request, order_key: str) -> Response:

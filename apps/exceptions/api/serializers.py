@@ -1,11 +1,19 @@
 from typing import Any
 
+from django.core.validators import RegexValidator
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..choices import CaseStatus, ExceptionKind, Queue, Severity
 from ..items import exception_item
 from ..models import ExceptionActivity, ExceptionCase
 from ..selectors import age_delta
+
+# What the schema states of the filters and bodies (so that a client, and schemathesis, can tell
+# a valid request from the schema alone); the validate_* methods say the same in words.
+_STATUSES = "|".join(CaseStatus.values)
+STATUS_LIST = RegexValidator(rf"^({_STATUSES})(,({_STATUSES}))*$", "one status, or several separated by commas")
+AGE = RegexValidator(r"^[1-9][0-9]{0,4}[mhd]$", "a positive number of minutes, hours or days such as 4h or 3d")
 
 
 class ExceptionSerializer(serializers.ModelSerializer[ExceptionCase]):
@@ -50,7 +58,9 @@ class ActivitySerializer(serializers.ModelSerializer[ExceptionActivity]):
 
 
 class FilterSerializer(serializers.Serializer):
-    status = serializers.CharField(required=False, help_text="one status, or several separated by commas")
+    status = serializers.CharField(
+        required=False, help_text="one status, or several separated by commas", validators=[STATUS_LIST]
+    )
     kind = serializers.ChoiceField(choices=ExceptionKind.choices, required=False)
     queue = serializers.ChoiceField(choices=Queue.choices, required=False)
     severity = serializers.ChoiceField(choices=Severity.choices, required=False)
@@ -59,7 +69,9 @@ class FilterSerializer(serializers.Serializer):
         required=False, help_text="a username, `me` (the caller) or `unassigned` (extension: the last two)"
     )
     age = serializers.CharField(
-        required=False, help_text="extension: opened at least this long ago, `<n>m`, `<n>h` or `<n>d` (e.g. 4h, 3d)"
+        required=False,
+        help_text="extension: opened at least this long ago, `<n>m`, `<n>h` or `<n>d` (e.g. 4h, 3d)",
+        validators=[AGE],
     )
     customer = serializers.CharField(
         required=False, help_text="extension: the order's customer contains this text (case-insensitive)"
@@ -80,12 +92,17 @@ class FilterSerializer(serializers.Serializer):
         return statuses
 
 
+@extend_schema_field({"type": "string", "format": "date-time"})
+class Rfc3339Text(serializers.CharField):
+    """Read as text and parsed by the view (apps.common.time.parse_iso: an offset required)."""
+
+
 class AssignSerializer(serializers.Serializer):
     assignee = serializers.CharField(allow_null=True, help_text="a username, or null to unassign")
 
 
 class SnoozeSerializer(serializers.Serializer):
-    until = serializers.CharField(help_text="RFC 3339 time with offset, in the future")
+    until = Rfc3339Text(help_text="RFC 3339 time with offset, in the future")
 
 
 class ResolveSerializer(serializers.Serializer):

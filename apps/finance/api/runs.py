@@ -21,7 +21,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -64,6 +64,11 @@ class Rfc3339Field(serializers.DateTimeField):
             ) from exc
 
 
+@extend_schema_field({"type": "string", "format": "binary", "minLength": 1})
+class UploadField(serializers.FileField):
+    """A file part of a multipart body (drf-spectacular would describe a FileField as a URI)."""
+
+
 # `from` is a keyword: the serializers are built with type(). The window's fields are validated
 # apart from the file (which the view checks itself, for the 413 and the empty-file message).
 _WINDOW = {
@@ -75,7 +80,7 @@ RunUploadSerializer = type(
     "RunUploadSerializer",
     (serializers.Serializer,),
     {
-        "file": serializers.FileField(help_text="the ERP export: CSV, UTF-8, header order,status,invoice,amount,…"),
+        "file": UploadField(help_text="the ERP export: CSV, UTF-8, header order,status,invoice,amount,…"),
         **{name: Rfc3339Field(required=False, help_text=field.help_text) for name, field in _WINDOW.items()},
     },
 )

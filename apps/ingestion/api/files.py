@@ -86,7 +86,11 @@ class FileUploadApi(APIView):
 
     @extend_schema(
         request={
-            "multipart/form-data": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary", "minLength": 1}},
+                "required": ["file"],
+            }
         },
         responses={
             202: OpenApiResponse(description="stored; being split (see the file's url)"),

@@ -25,6 +25,7 @@ class IsoDurationField(serializers.Field):
 
 
 class AppliesToSerializer(serializers.Serializer):
+    refuses_unknown_keys = True  # the schema says additionalProperties: false (apps.common.schema)
     service_level = serializers.CharField(required=False)
     customer = serializers.CharField(required=False)
     partner = serializers.CharField(required=False)
