@@ -30,7 +30,7 @@ from apps.feeds.services import FeedCredentials
 from apps.ingestion.choices import MessageStatus
 from apps.ingestion.models import RawMessage
 from apps.simulator.client import SendReport, post_batches
-from tests.workers import use_broker
+from tests.workers import use_broker, without_event_ids
 
 from .prepare import PROBE_SLUG
 from .services import PostgresCluster, RedisServer
@@ -290,15 +290,6 @@ def stamps(result: RunResult) -> None:
 
 
 # --- what users see, and the counts ------------------------------------------------------------
-def without_event_ids(value: Any) -> Any:
-    """The ledger names events by database id, which differs between runs."""
-    if isinstance(value, dict):
-        return {k: without_event_ids(v) for k, v in value.items() if k != "event" and not k.endswith("_event")}
-    if isinstance(value, list):
-        return [without_event_ids(v) for v in value]
-    return value
-
-
 def seen(alias: str) -> dict[str, Any]:
     """Timelines, projections, unmatched events and exception cases of the stream's orders
     (the probes' own orders left out), as JSON-comparable values."""

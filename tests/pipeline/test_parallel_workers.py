@@ -34,7 +34,7 @@ from apps.simulator.noise import make_noisy
 from apps.simulator.world import generate_world, world_stats
 from apps.sla.services import sla_policy_create
 from tests.factories import FeedFactory
-from tests.workers import needs_postgres, needs_redis, start_worker, stop_worker, worker_output
+from tests.workers import needs_postgres, needs_redis, start_worker, stop_worker, without_event_ids, worker_output
 
 pytestmark = [needs_postgres, needs_redis, pytest.mark.django_db(transaction=True)]
 
@@ -66,15 +66,6 @@ def send(tag: str) -> list[Any]:
                 message_receive(feed=feeds[system], body=body, content_type="application/json", enqueue=False).id
             )
     return ids
-
-
-def without_event_ids(value: Any) -> Any:
-    """The ledger names events by database id, which differs between the two runs."""
-    if isinstance(value, dict):
-        return {k: without_event_ids(v) for k, v in value.items() if k != "event" and not k.endswith("_event")}
-    if isinstance(value, list):
-        return [without_event_ids(v) for v in value]
-    return value
 
 
 def seen(tag: str) -> dict[str, Any]:
