@@ -30,6 +30,7 @@ django.setup()
 from rich.progress import track  # noqa: E402
 
 from apps.bench.ingest import bodies, stream_make, unique_prefix  # noqa: E402
+from apps.bench.maintenance import analyzing_while  # noqa: E402
 from apps.correlation import refresh  # noqa: E402
 from apps.correlation import services as correlation  # noqa: E402
 from apps.feeds.models import Feed  # noqa: E402
@@ -91,13 +92,16 @@ def main() -> None:
             if hasattr(module, name):
                 setattr(module, name, timed(name, getattr(module, name)))
     started = time.perf_counter()
-    for message_id in track(ids, description="processing"):
-        runner.message_process(message_id=message_id)
+    with analyzing_while():  # as autovacuum's analyze would (apps/bench/maintenance.py)
+        for message_id in track(ids, description="processing"):
+            runner.message_process(message_id=message_id)
     elapsed = time.perf_counter() - started
     # The runner times every stage (apps/pipeline/metrics.py): read the totals from its histogram.
     for sample in metrics.STAGE_SECONDS.collect()[0].samples:
         if sample.name.endswith("_sum"):
             seconds[f"stage {sample.labels['stage']}"] += sample.value
+    batches = sum(s.value for s in metrics.BATCH_EVENTS.collect()[0].samples if s.name.endswith("_count"))
+    print(f"{batches:.0f} batches")
     print(f"{opts.events / elapsed:,.0f} events/s ({opts.events:,} events, {len(ids)} messages, {elapsed:.2f} s)")
     for name, spent in sorted(seconds.items(), key=lambda item: -item[1]):
         print(f"{spent:8.3f} s  {name}")

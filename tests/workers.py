@@ -88,3 +88,18 @@ def without_event_ids(value: Any) -> Any:
     if isinstance(value, list):
         return [without_event_ids(v) for v in value]
     return value
+
+
+def dead_letter_by_correlation(monkeypatch: pytest.MonkeyPatch, message_id: Any, attempts: int) -> None:
+    """Process this message `attempts` times with correlation failing each time (a bug in a
+    stage after the store), so that it ends a dead letter."""
+    from apps.pipeline import stages
+    from apps.pipeline.runner import message_process
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("correlation is down")
+
+    monkeypatch.setattr(stages, "events_correlate", broken)
+    for _ in range(attempts):
+        with pytest.raises(RuntimeError):
+            message_process(message_id=message_id)

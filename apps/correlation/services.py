@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, NamedTuple
+from uuid import UUID
 
 from django.db import connection, transaction
 from django.db.models import OuterRef, Subquery
@@ -177,3 +178,15 @@ def events_corrected(event_ids: list[int], *, written: dict[int, dict[str, Any]]
     if orders:
         orders_refresh(orders, written=written)
     return orders
+
+
+def message_events_unplaced(message_id: UUID) -> None:
+    """The events this message stored that are on no order's timeline go back on the unmatched
+    list. For a message that became a dead letter after its `store` committed its new events
+    presumed matched (apps/pipeline/stages.py, "Two transactions"): correlation never ran on
+    them, and an agent must find them among the unmatched."""
+    from apps.events.models import CanonicalEvent
+
+    events_mark_unmatched(
+        list(CanonicalEvent.objects.filter(message_id=message_id, matched=True).values_list("id", flat=True))
+    )

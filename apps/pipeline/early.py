@@ -63,7 +63,9 @@ def _in_full(message: RawMessage) -> bool:
     """The whole pipeline on this one message, giving up on any lock wait over the timeout.
     Returns whether the message is done (False: nothing was written, fall back)."""
     try:
-        batch_run([message], STAGES, lane="early", lock_timeout_ms=settings.INGEST_EARLY_LOCK_TIMEOUT_MS)
+        batch_run(
+            [message], STAGES, lane="early", lock_timeout_ms=settings.INGEST_EARLY_LOCK_TIMEOUT_MS, one_transaction=True
+        )
     except OperationalError as exc:
         if getattr(exc.__cause__, "sqlstate", None) != "55P03":  # lock_not_available
             logger.warning("early lane's full run failed; opening its exceptions only", exc_info=True)

@@ -1,10 +1,13 @@
 """The batch runner: claim a message (and, under backlog, its companions), run the pipeline's
-STAGES on them in one transaction, and release them when that fails.
+STAGES on them in the transactions the stages' `commits` marks say, and release them when
+that fails.
 
-One transaction per batch: the store, the message statuses and every derived row commit
-together, so a crash leaves nothing half done and a retry or a replay gives the same result.
-The claim lives inside it (claims.hold): a worker that dies frees its messages for the heal
-sweep. Each stage is timed; the timings go to the log line of the batch and to the metrics."""
+Two transactions per batch (stages.py, "Two transactions"): the new events commit first; the
+message statuses and every derived row commit together afterwards, so a crash leaves no
+message marked done without its timelines, cases and holds, and a retry or a replay gives the
+same result (the events stored by the first are "restored" to it). The claim lives inside each
+(claims.hold): a worker that dies frees its messages for the heal sweep. Each stage is timed;
+the timings go to the log line of the batch and to the metrics."""
 
 import logging
 import time
@@ -65,14 +68,22 @@ def message_process(*, message_id: UUID | str, replay: bool = False) -> str | No
 
 
 def batch_run(
-    messages: list[RawMessage], stages: tuple[Stage, ...], *, lane: str = "regular", lock_timeout_ms: int = 0
+    messages: list[RawMessage],
+    stages: tuple[Stage, ...],
+    *,
+    lane: str = "regular",
+    lock_timeout_ms: int = 0,
+    one_transaction: bool = False,
 ) -> dict[UUID, str]:
-    """Run `stages` on these claimed messages in one transaction, timed. Returns each message's
-    final status (a message whose claim was taken over meanwhile is left out).
+    """Run `stages` on these claimed messages, timed, in the transactions their `commits` marks
+    say (or in one). Returns each message's final status (a message whose claim was taken over
+    meanwhile is left out).
 
     `lock_timeout_ms` (PostgreSQL): give up, with OperationalError (lock_not_available), rather
     than wait longer than this for any lock another batch holds (the early lane's full run)."""
-    return batch_execute(messages, stages, lane=lane, lock_timeout_ms=lock_timeout_ms).statuses
+    return batch_execute(
+        messages, stages, lane=lane, lock_timeout_ms=lock_timeout_ms, one_transaction=one_transaction
+    ).statuses
 
 
 def held_events_release() -> int:
@@ -88,28 +99,22 @@ def held_events_release() -> int:
 
 
 def batch_execute(
-    messages: list[RawMessage], stages: tuple[Stage, ...], *, lane: str = "regular", lock_timeout_ms: int = 0
+    messages: list[RawMessage],
+    stages: tuple[Stage, ...],
+    *,
+    lane: str = "regular",
+    lock_timeout_ms: int = 0,
+    one_transaction: bool = False,
 ) -> Batch:
-    """batch_run's work; returns the whole Batch (what each stage found)."""
-    for retry in range(CONFLICT_RETRIES + 1):
-        batch, timings = Batch(messages=[]), {}
-        try:
-            with transaction.atomic():
-                if lock_timeout_ms and connection.vendor == "postgresql":
-                    with connection.cursor() as cursor:
-                        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{lock_timeout_ms}ms"])
-                held = claims.hold(messages)
-                batch.messages = [m for m in messages if m.id in held]
-                for stage in stages:
-                    started = time.perf_counter()
-                    stage.run(batch)
-                    timings[stage.name] = time.perf_counter() - started
-            break
-        except DatabaseError as exc:
-            if retry == CONFLICT_RETRIES or getattr(exc.__cause__, "sqlstate", None) not in _RETRY_SQLSTATES:
-                raise
-            logger.warning("batch conflicted with another (%s); running it again", exc.__cause__.__class__.__name__)
-            metrics.batch_conflict(lane)
+    """batch_run's work; returns the whole Batch (what each stage found).
+
+    The stages run in as many transactions as their `commits` marks cut them into (STAGES: two),
+    each opened by `claims.hold` and retried alone on a deadlock; `one_transaction` ignores the
+    marks (the early lane's full run: its fallback must find nothing committed)."""
+    phases = [list(stages)] if one_transaction else _phases(stages)
+    batch, timings = Batch(messages=messages), dict[str, float]()
+    for number, phase in enumerate(phases):
+        batch = _phase_run(batch, phase, timings, lane=lane, lock_timeout_ms=lock_timeout_ms, first=number == 0)
     metrics.batch_done(lane, batch, timings)
     logger.info(
         "pipeline batch",
@@ -122,3 +127,38 @@ def batch_execute(
         },
     )
     return batch
+
+
+def _phases(stages: tuple[Stage, ...]) -> list[list[Stage]]:
+    phases: list[list[Stage]] = [[]]
+    for stage in stages:
+        phases[-1].append(stage)
+        if stage.commits:
+            phases.append([])
+    return [phase for phase in phases if phase]
+
+
+def _phase_run(
+    before: Batch, phase: list[Stage], timings: dict[str, float], *, lane: str, lock_timeout_ms: int, first: bool
+) -> Batch:
+    """One transaction of the batch: hold the claims, run these stages. A deadlock or a
+    serialization failure runs the transaction again from what the earlier ones committed."""
+    for retry in range(CONFLICT_RETRIES + 1):
+        try:
+            with transaction.atomic():
+                if lock_timeout_ms and connection.vendor == "postgresql":
+                    with connection.cursor() as cursor:
+                        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{lock_timeout_ms}ms"])
+                held = claims.hold(before.messages)
+                batch = Batch(messages=[m for m in before.messages if m.id in held]) if first else before.resumed(held)
+                for stage in phase:
+                    started = time.perf_counter()
+                    stage.run(batch)
+                    timings[stage.name] = time.perf_counter() - started
+            return batch
+        except DatabaseError as exc:
+            if retry == CONFLICT_RETRIES or getattr(exc.__cause__, "sqlstate", None) not in _RETRY_SQLSTATES:
+                raise
+            logger.warning("batch conflicted with another (%s); running it again", exc.__cause__.__class__.__name__)
+            metrics.batch_conflict(lane)
+    raise AssertionError("unreachable")  # the loop returns or raises

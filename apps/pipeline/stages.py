@@ -7,8 +7,21 @@ nothing is registered from elsewhere, no app patches another. Each stage is a pl
 of the `Batch` that says what it reads and what it writes; the domain work is in the apps'
 services, called here explicitly.
 
+Two transactions: `store` commits on its own (its Stage says `commits=True`), everything from
+`finish` on commits together. Why: the unique index on (feed, event_key) makes a batch that
+inserts an event another batch has inserted but not committed yet (a partner's resend, which
+lands in the neighbouring batch) wait for that batch's transaction to end. With one
+transaction that was the other batch's whole correlation: measured, two workers on the
+bench's stream (3 % resends) spent most of their time waiting on each other
+(docs/benchmarks.md, 2026-12-04 "Resends serialised the workers"). Now the wait is for the
+other's short `store` at most. What a crash between the two leaves: new events stored
+(presumed matched) whose messages are still `processing`, freed by the heal sweep; the retry
+finds the events "restored" (stored by the same message) and derives them; a message that
+dead-letters instead gets its unplaced events back on the unmatched list (ON_DEAD_LETTER).
+
 Order matters, and why:
-* `store` before everything: the later stages read the stored events.
+* `store` before everything: the later stages read the stored events; `finish` then settles
+  each message (its corrections, its status) in the transaction of everything it derives.
 * `correlate` before the stages that read timelines (cases, exceptions, SLA); it takes the
   graph's row locks (apps/correlation/locks.py) that the rest of the transaction works under.
 * `cases_follow_binding` before `partner_exceptions`: an exception event of the same batch then
@@ -31,9 +44,9 @@ from django.conf import settings
 
 from apps.common.time import now
 from apps.correlation.live import orders_changed
-from apps.correlation.services import events_corrected, events_correlate
+from apps.correlation.services import events_corrected, events_correlate, message_events_unplaced
 from apps.events.corrections import events_correct
-from apps.events.services import StoreRequest, events_release_held, events_store_batch
+from apps.events.services import StoreRequest, StoreResult, events_release_held, events_store_batch
 from apps.events.taxonomy import EARLY_LANE_TYPES
 from apps.events.validation import Rejection, ValidEvent
 from apps.exceptions.services import exceptions_from_events
@@ -64,16 +77,29 @@ class Batch:
     orders: set[int] = field(default_factory=set)  # order node ids correlate touched
     projections: dict[int, dict[str, Any]] = field(default_factory=dict)  # as correlate wrote them
     order_facts: list[OrderFacts] = field(default_factory=list)  # their ledgers and holds (invoice_holds)
+    stored: list[tuple[StoreRequest, StoreResult]] = field(default_factory=list)  # per parsed message (store)
 
     @property
     def events(self) -> int:
         return sum(sum(isinstance(o, ValidEvent) for o in outcomes) for _, outcomes in self.parsed)
+
+    def resumed(self, held: set[UUID]) -> "Batch":
+        """What a later transaction of the batch starts from: the messages still held (a claim
+        healed and taken over between the two transactions is another worker's now), what was
+        parsed and stored for them; nothing derived (a retried transaction derives it again)."""
+        return Batch(
+            messages=[m for m in self.messages if m.id in held],
+            parsed=[(m, outcomes) for m, outcomes in self.parsed if m.id in held],
+            statuses=dict(self.statuses),  # those finished already (an unreadable body, rejected)
+            stored=[(r, result) for r, result in self.stored if r.message_id in held],
+        )
 
 
 @dataclass(frozen=True)
 class Stage:
     name: str
     run: Callable[[Batch], object]
+    commits: bool = False  # the runner commits after this stage; the next ones run in a new transaction
 
 
 def parse(batch: Batch) -> None:
@@ -92,28 +118,38 @@ def parse(batch: Batch) -> None:
 
 
 def store(batch: Batch) -> None:
-    """Reads `batch.parsed`; writes the canonical events and their refs (one COPY, one INSERT
-    … ON CONFLICT (feed, event_key) DO NOTHING, one COPY of refs for the whole batch) and every
-    message's final status and counts (one compare-and-set UPDATE). New events are stored
-    presumed matched: `correlate` puts back the few that land on no order, in this transaction.
-    Sets `batch.event_ids` (new, and restored: stored before by the same message) and
-    `batch.corrected_event_ids`: stored events these messages re-derived differently (a replay
-    after a code-table change, an EPCIS error declaration), updated in place."""
-    requests = [
-        StoreRequest(
-            m.feed_id,
-            m.feed.system,
-            m.id,
-            m.received_at,
-            [o for o in outcomes if isinstance(o, ValidEvent)],
-            m.feed.future_tolerance,
-        )
-        for m, outcomes in batch.parsed
-    ]
-    finished: list[Finish] = []
-    results = events_store_batch(requests, matched=True)
+    """Reads `batch.parsed`; writes the canonical events new to the store and their refs (one
+    COPY, one INSERT … ON CONFLICT (feed, event_key) DO NOTHING, one COPY of refs for the whole
+    batch), presumed matched: `correlate` puts back the few that land on no order. Sets
+    `batch.stored`. **Commits on its own** (see "Two transactions" above): nothing else is
+    written here, so a crash before `finish` leaves stored events whose message is still
+    `processing`; its retry finds them "restored" and derives them then."""
+    requests = [_request(message, outcomes) for message, outcomes in batch.parsed]
+    batch.stored = list(zip(requests, events_store_batch(requests, matched=True), strict=True))
+
+
+def _request(message: RawMessage, outcomes: list[ValidEvent | Rejection]) -> StoreRequest:
+    return StoreRequest(
+        message.feed_id,
+        message.feed.system,
+        message.id,
+        message.received_at,
+        [o for o in outcomes if isinstance(o, ValidEvent)],
+        message.feed.future_tolerance,
+    )
+
+
+def finish_messages(batch: Batch) -> None:
+    """Reads `batch.stored`; writes the stored events these messages re-derived differently (a
+    replay after a code-table change, an EPCIS error declaration), updated in place, and every
+    message's final status and counts (one compare-and-set UPDATE). Sets `batch.event_ids`
+    (new, and restored: stored before by the same message, by an earlier attempt or by this
+    batch's own `store`) and `batch.corrected_event_ids`."""
+    requests = [request for request, _ in batch.stored]
+    results = [result for _, result in batch.stored]
     declaring = frozenset(m.feed_id for m in batch.messages if m.feed.format == "epcis")
     batch.corrected_event_ids = events_correct(requests, results, declaring_feeds=declaring)
+    finished: list[Finish] = []
     for (message, outcomes), stored in zip(batch.parsed, results, strict=True):
         rejected = [o.as_dict() for o in outcomes if isinstance(o, Rejection)]
         batch.event_ids += stored.new_event_ids + stored.restored_event_ids
@@ -188,7 +224,8 @@ def publish(batch: Batch) -> None:
 
 STAGES: tuple[Stage, ...] = (
     Stage("parse", parse),
-    Stage("store", store),
+    Stage("store", store, commits=True),
+    Stage("finish", finish_messages),
     Stage("correlate", correlate),
     Stage("cases_follow_binding", cases_follow_binding),
     Stage("partner_exceptions", partner_exceptions),
@@ -276,5 +313,14 @@ RELEASE_STAGES: tuple[Stage, ...] = (
     Stage("publish", publish),
 )
 
-# Called with a message that has just become a dead letter, in the transaction that marks it.
-ON_DEAD_LETTER: tuple[Callable[[RawMessage], object], ...] = (dead_letter_record,)
+
+# Called with a message that has just become a dead letter, in the transaction that marks it:
+# its case counted, and the events its `store` committed presumed matched that no order took
+# back on the unmatched list.
+def events_unplaced_listed(message: RawMessage) -> None:
+    """Dead letter. Reads the events this message stored; writes those on no order back to
+    unmatched (they were stored presumed matched by `store`, and correlation never ran)."""
+    message_events_unplaced(message.id)
+
+
+ON_DEAD_LETTER: tuple[Callable[[RawMessage], object], ...] = (dead_letter_record, events_unplaced_listed)

@@ -21,14 +21,13 @@ from apps.ingestion.choices import MessageStatus
 from apps.ingestion.models import RawMessage
 from apps.ingestion.services import message_receive
 from apps.pipeline import early as early_lane
-from apps.pipeline import stages
 from apps.pipeline.early import message_process_early
 from apps.pipeline.runner import message_process
 from apps.pipeline.stages import Stage
 from tests.correlation.conftest import World
 from tests.factories import UserFactory
 from tests.live.conftest import sent_messages
-from tests.workers import needs_postgres
+from tests.workers import dead_letter_by_correlation, needs_postgres
 
 from .conftest import T
 
@@ -267,14 +266,7 @@ def test_an_early_event_whose_message_dead_letters_stays_unmatched(known_order, 
     settings.INGEST_MAX_ATTEMPTS = 2
     message = attempt(known_order, {"tracking_number": "1Z1"})
     message_process_early(message_id=message.id)
-
-    def broken(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("correlation is down")
-
-    monkeypatch.setattr(stages, "events_correlate", broken)
-    for _ in range(settings.INGEST_MAX_ATTEMPTS):
-        with pytest.raises(RuntimeError):
-            message_process(message_id=message.id)
+    dead_letter_by_correlation(monkeypatch, message.id, settings.INGEST_MAX_ATTEMPTS)
 
     message.refresh_from_db()
     assert message.status == MessageStatus.FAILED

@@ -17,6 +17,7 @@ def test_the_stages_run_in_this_order():
     assert [s.name for s in stages.STAGES] == [
         "parse",
         "store",
+        "finish",
         "correlate",
         "cases_follow_binding",
         "partner_exceptions",
