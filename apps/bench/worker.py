@@ -1,6 +1,7 @@
 """`python -m apps.bench.worker <celery worker options>`: the Celery worker of `bench ingest
---store-only`, which splits the time: the same pipeline running only its `parse` and `store`
-stages (settings.PIPELINE_STAGES; apps/pipeline/stages.py), in this process only."""
+--store-only`, which splits the time: the same pipeline running only its `parse`, `store` and
+`finish` stages (settings.PIPELINE_STAGES; apps/pipeline/stages.py: `finish` settles each
+message's status, without which the bench would wait for ever), in this process only."""
 
 import os
 import sys
@@ -8,7 +9,7 @@ import sys
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "controltower.settings.base")
-    os.environ["PIPELINE_STAGES"] = "parse,store"
+    os.environ["PIPELINE_STAGES"] = "parse,store,finish"
     import django
 
     django.setup()
