@@ -113,8 +113,8 @@ def batch_execute(
     marks (the early lane's full run: its fallback must find nothing committed)."""
     phases = [list(stages)] if one_transaction else _phases(stages)
     batch, timings = Batch(messages=messages), dict[str, float]()
-    for number, phase in enumerate(phases):
-        batch = _phase_run(batch, phase, timings, lane=lane, lock_timeout_ms=lock_timeout_ms, first=number == 0)
+    for phase in phases:
+        batch = _phase_run(batch, phase, timings, lane=lane, lock_timeout_ms=lock_timeout_ms)
     metrics.batch_done(lane, batch, timings)
     logger.info(
         "pipeline batch",
@@ -139,7 +139,7 @@ def _phases(stages: tuple[Stage, ...]) -> list[list[Stage]]:
 
 
 def _phase_run(
-    before: Batch, phase: list[Stage], timings: dict[str, float], *, lane: str, lock_timeout_ms: int, first: bool
+    before: Batch, phase: list[Stage], timings: dict[str, float], *, lane: str, lock_timeout_ms: int
 ) -> Batch:
     """One transaction of the batch: hold the claims, run these stages. A deadlock or a
     serialization failure runs the transaction again from what the earlier ones committed."""
@@ -150,7 +150,7 @@ def _phase_run(
                     with connection.cursor() as cursor:
                         cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{lock_timeout_ms}ms"])
                 held = claims.hold(before.messages)
-                batch = Batch(messages=[m for m in before.messages if m.id in held]) if first else before.resumed(held)
+                batch = before.resumed(held)
                 for stage in phase:
                     started = time.perf_counter()
                     stage.run(batch)

@@ -84,9 +84,10 @@ class Batch:
         return sum(sum(isinstance(o, ValidEvent) for o in outcomes) for _, outcomes in self.parsed)
 
     def resumed(self, held: set[UUID]) -> "Batch":
-        """What a later transaction of the batch starts from: the messages still held (a claim
-        healed and taken over between the two transactions is another worker's now), what was
-        parsed and stored for them; nothing derived (a retried transaction derives it again)."""
+        """What the next transaction of the batch starts from (the first one: the claimed
+        messages alone): the messages still held (a claim healed and taken over between the two
+        transactions is another worker's now), what was parsed and stored for them; nothing
+        derived (a retried transaction derives it again)."""
         return Batch(
             messages=[m for m in self.messages if m.id in held],
             parsed=[(m, outcomes) for m, outcomes in self.parsed if m.id in held],
@@ -143,8 +144,8 @@ def finish_messages(batch: Batch) -> None:
     """Reads `batch.stored`; writes the stored events these messages re-derived differently (a
     replay after a code-table change, an EPCIS error declaration), updated in place, and every
     message's final status and counts (one compare-and-set UPDATE). Sets `batch.event_ids`
-    (new, and restored: stored before by the same message, by an earlier attempt or by this
-    batch's own `store`) and `batch.corrected_event_ids`."""
+    (new: stored by this batch's `store`; restored: stored by the same message before, by an
+    earlier attempt or a replay) and `batch.corrected_event_ids`."""
     requests = [request for request, _ in batch.stored]
     results = [result for _, result in batch.stored]
     declaring = frozenset(m.feed_id for m in batch.messages if m.feed.format == "epcis")
@@ -257,12 +258,9 @@ def store_unplaced(batch: Batch) -> None:
     the regular lane does, the unmatched list must show them. The message's status is left to
     the regular lane. Sets `batch.event_ids`."""
     for message, outcomes in batch.parsed:
-        valid = [o for o in outcomes if isinstance(o, ValidEvent)]
-        if not any(event.type in EARLY_LANE_TYPES for event in valid):
+        request = _request(message, outcomes)
+        if not any(event.type in EARLY_LANE_TYPES for event in request.events):
             continue
-        request = StoreRequest(
-            message.feed_id, message.feed.system, message.id, message.received_at, valid, message.feed.future_tolerance
-        )
         stored = events_store_batch([request], matched=False)[0]
         batch.event_ids += stored.new_event_ids + stored.restored_event_ids
 
